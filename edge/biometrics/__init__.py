@@ -1,0 +1,1 @@
+"""On-device face verification: capture, detection, alignment, embedding, matching, quality, liveness."""

@@ -1,0 +1,20 @@
+"""[face] section: camera, models, thresholds and capture limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edge.config.validate import setting
+
+
+@dataclass(frozen=True)
+class FaceSettings:
+    camera: str = setting("/dev/video0", help="V4L2 device path, index or stream URL")
+    width: int = setting(640, min=160, max=4096)
+    height: int = setting(480, min=120, max=4096)
+    fps: float = setting(15.0, min=1, max=120)
+    models_dir: str = setting("models", help="directory holding the ONNX models and their manifests", exists="dir")
+    threshold: float = setting(0.363, help="cosine similarity needed for a match (SFace)", min=-1, max=1)
+    capture_timeout_s: float = setting(7.0, help="best frame decides after this long", min=0.5, max=10)
+    pad_threshold: float = setting(0.5, help="PAD score above which the gate raises a PAD alarm", min=0, max=1)
+    threads: int = setting(2, help="onnxruntime intra-op threads", min=1, max=16)

@@ -1,0 +1,43 @@
+"""The `echannel` command line.
+
+Each part of the system adds its own subcommands through a module with `register(subparsers)`, listed in
+PLUGINS; those modules import only argparse-level code at import time so `echannel --help` stays fast.
+A handler returns the process exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+import edge
+
+# Modules that add subcommands (each defines `register(subparsers)`).
+PLUGINS: tuple[str, ...] = ("edge.commands.core",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="echannel",
+        description="Edge controller for an automated border-control gate (e-Channel).",
+    )
+    parser.add_argument("--version", action="version", version=f"echannel {edge.__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in PLUGINS:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

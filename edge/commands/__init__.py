@@ -1,0 +1,1 @@
+"""Subcommands of `echannel`, one module per area (see edge.cli.PLUGINS)."""

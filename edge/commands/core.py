@@ -1,0 +1,70 @@
+"""Core subcommands: run, simulate, config check, version."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    run = subparsers.add_parser("run", help="run the gate daemon", description="Run the gate daemon.")
+    run.add_argument("--config", required=True, metavar="FILE", help="the gate's TOML configuration")
+    run.set_defaults(handler=_run)
+
+    simulate = subparsers.add_parser(
+        "simulate",
+        help="run a whole simulated gate and send travellers through it",
+        description="Start the simulated devices and the real daemon, send travellers through the gate, "
+        "print a line per transaction and a summary table.",
+    )
+    simulate.add_argument("--travellers", type=int, default=20, metavar="N", help="how many (default 20)")
+    simulate.add_argument("--config", default=None, metavar="FILE", help="default: config/simulated.toml")
+    simulate.add_argument("--seed", type=int, default=1, help="scenario mix seed (default 1)")
+    simulate.add_argument("--report", default=None, metavar="FILE", help="write a JSON report here")
+    simulate.set_defaults(handler=_simulate)
+
+    config = subparsers.add_parser("config", help="configuration tools", description="Configuration tools.")
+    config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    check = config_sub.add_parser(
+        "check", help="validate a configuration file", description="Validate a gate configuration file."
+    )
+    check.add_argument("file", metavar="FILE")
+    check.add_argument(
+        "--no-devices", action="store_true", help="do not require the devices it names to exist (simulators)"
+    )
+    check.set_defaults(handler=_config_check)
+
+    version = subparsers.add_parser("version", help="print the software version", description="Print versions.")
+    version.set_defaults(handler=_version)
+
+
+def _config_check(args: argparse.Namespace) -> int:
+    from edge.config import ConfigError, load_config
+
+    try:
+        config = load_config(args.file, check_devices=not args.no_devices)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"{args.file}: {problem}", file=sys.stderr)
+        return 2
+    print(f"{args.file}: OK (site {config.gate.site}, gate {config.gate.gate_id})")
+    return 0
+
+
+def _version(args: argparse.Namespace) -> int:
+    import edge
+
+    print(f"echannel {edge.__version__}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from edge.daemon import run_from_config
+
+    return run_from_config(args.config)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from simulators.gate import simulate
+
+    return simulate(travellers=args.travellers, config_path=args.config, seed=args.seed, report=args.report)

@@ -1,0 +1,24 @@
+"""[telemetry] section: the MQTT broker, the durable outbox and command authorisation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edge.config.validate import setting
+
+
+@dataclass(frozen=True)
+class TelemetrySettings:
+    enabled: bool = setting(True, help="false: run without a control room (bench tests only)")
+    broker: str = setting("mqtt://127.0.0.1:1883", help="mqtt://host:port or mqtts://host:port")
+    protocol: str = setting("5", choices=("5", "3.1.1"))
+    username: str = setting("")
+    password_file: str = setting("", help="file holding the broker password", exists="file")
+    ca_file: str = setting("", help="CA bundle to verify the broker (mqtts)", exists="file")
+    client_cert: str = setting("", exists="file")
+    client_key: str = setting("", exists="file")
+    topic_prefix: str = setting("echannel/v1")
+    outbox: str = setting("/var/lib/echannel/outbox.sqlite3", help="durable outbox (SQLite, WAL)")
+    outbox_max_events: int = setting(100000, min=100, max=10000000)
+    metrics_interval_s: float = setting(30.0, min=1, max=3600)
+    command_keys: str = setting("", help="directory of control-room public keys trusted to sign commands")
