@@ -86,6 +86,7 @@ class GateWatch:
         self.gate = daemon.gate
         self.doors = {door: DoorPosition.UNKNOWN for door in Door}
         self.records: list[TransactionRecord] = []
+        self.changes = 0
         self._changed = asyncio.Event()
         daemon.observe(self._on_event)
 
@@ -93,6 +94,7 @@ class GateWatch:
         if isinstance(event, ev.DoorStateChanged):
             self.doors[event.door] = event.position
         self.records += [a.record for a in actions if isinstance(a, PublishRecord)]
+        self.changes += 1
         self._changed.set()
 
     async def until(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -106,6 +108,11 @@ class GateWatch:
                 await asyncio.wait_for(self._changed.wait(), remaining)
             except TimeoutError:
                 continue
+
+    async def next_change(self, timeout: float) -> None:
+        """Wait for the gate's next event or timeout action."""
+        seen = self.changes
+        await self.until(lambda: self.changes != seen, timeout, "any change")
 
     def door_open(self, door: Door) -> bool:
         return self.doors[door] is DoorPosition.OPEN
@@ -147,7 +154,7 @@ async def send_traveller(rig: InProcessRig, watch: GateWatch, scenario: Scenario
             rig.fire_alarm(True)
         elif state is State.EXIT_OPEN and watch.door_open(Door.EXIT):
             rig.step_out_through_exit()
-        await watch.until(lambda s=state: len(watch.records) > seen or gate.state is not s or _moved(watch), timeout, "a step")
+        await watch.next_change(timeout)
     record = watch.records[seen]
     # What happens after the decision: the traveller backs out to the officer, who resets the gate.
     if gate.state is State.EMERGENCY:
@@ -161,14 +168,6 @@ async def send_traveller(rig: InProcessRig, watch: GateWatch, scenario: Scenario
         rig.officer_resets()
     await watch.until(lambda: gate.state is State.IDLE, timeout, "idle after the traveller")
     return record
-
-
-def _moved(watch: GateWatch) -> bool:
-    """True once after any door report, so the traveller reacts to doors finishing their motion."""
-    key = tuple(watch.doors.values())
-    moved = key != getattr(watch, "_last_doors", None)
-    watch._last_doors = key  # type: ignore[attr-defined]
-    return moved
 
 
 async def run_travellers(
@@ -213,7 +212,8 @@ class Progress:
         self.tty = stream.isatty()
 
     def line(self, outcome: Outcome) -> None:
-        mark = "ok" if outcome.as_expected else f"UNEXPECTED (wanted {outcome.scenario.expected_outcome}/{outcome.scenario.expected_reason})"
+        wanted = f"{outcome.scenario.expected_outcome}/{outcome.scenario.expected_reason}"
+        mark = "ok" if outcome.as_expected else f"UNEXPECTED (wanted {wanted})"
         r = outcome.record
         text = (
             f"{outcome.index:4d}  {outcome.scenario.name:<20} {r.outcome.value:<9} {r.reason:<24} "
@@ -255,7 +255,12 @@ def summarise(outcomes: list[Outcome], elapsed: float) -> dict:
         "travellers": len(outcomes),
         "as_expected": sum(o.as_expected for o in outcomes),
         "unexpected": [
-            {"index": o.index, "scenario": o.scenario.name, "outcome": o.record.outcome.value, "reason": o.record.reason}
+            {
+                "index": o.index,
+                "scenario": o.scenario.name,
+                "outcome": o.record.outcome.value,
+                "reason": o.record.reason,
+            }
             for o in outcomes
             if not o.as_expected
         ],

@@ -131,7 +131,8 @@ class CommandResult(Action):
 
 @dataclass(frozen=True)
 class Ignored(Action):
-    """The event has no effect in this state (kept so the shell can log it at debug level)."""
+    """The event called for no action in this state (it may still have been noted, e.g. a door position or
+    occupancy); returned so the shell can log it at debug level and every event visibly gets an answer."""
 
     event: str
     state: State

@@ -159,9 +159,10 @@ class Gate:
             handler = self._BY_STATE.get((self.state, type(event)))
             if handler is None:
                 self._track_occupancy(event)
-                out.append(Ignored(type(event).__name__, self.state))
             else:
                 handler(self, event, now, out)
+        if not out:
+            out.append(Ignored(type(event).__name__, self.state))
         return out
 
     def tick(self, now: float) -> list[Action]:
