@@ -13,7 +13,9 @@ class FaceSettings:
     width: int = setting(640, min=160, max=4096)
     height: int = setting(480, min=120, max=4096)
     fps: float = setting(15.0, min=1, max=120)
-    models_dir: str = setting("models", help="directory holding the ONNX models and their manifests", exists="dir")
+    models_dir: str = setting(
+        "models", help="directory of the ONNX models and manifests", exists="dir", example="/opt/echannel/models"
+    )
     threshold: float = setting(0.363, help="cosine similarity needed for a match (SFace)", min=-1, max=1)
     capture_timeout_s: float = setting(7.0, help="best frame decides after this long", min=0.5, max=10)
     pad_threshold: float = setting(0.5, help="PAD score above which the gate raises a PAD alarm", min=0, max=1)

@@ -33,6 +33,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--no-devices", action="store_true", help="do not require the devices it names to exist (simulators)"
     )
     check.set_defaults(handler=_config_check)
+    example = config_sub.add_parser(
+        "example", help="print a documented example configuration", description="Print every key, documented."
+    )
+    example.set_defaults(handler=_config_example)
 
     version = subparsers.add_parser("version", help="print the software version", description="Print versions.")
     version.set_defaults(handler=_version)
@@ -48,6 +52,13 @@ def _config_check(args: argparse.Namespace) -> int:
             print(f"{args.file}: {problem}", file=sys.stderr)
         return 2
     print(f"{args.file}: OK (site {config.gate.site}, gate {config.gate.gate_id})")
+    return 0
+
+
+def _config_example(args: argparse.Namespace) -> int:
+    from edge.config.example import render
+
+    sys.stdout.write(render())
     return 0
 
 

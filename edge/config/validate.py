@@ -4,6 +4,7 @@ A section is a frozen dataclass; each field may carry metadata:
     setting(default, help="...", min=0, max=10)      range check for numbers
     setting(default, choices=("bac", "pace"))        allowed values
     setting(default, exists="file" | "dir" | "device")   the named path must exist
+    setting(example="hkg-lok-ma-chau")               shown in the generated example for required keys
 Problems are reported one per line, each naming its key in dotted form (`gate.timeouts.face_capture_s`).
 """
 
@@ -38,9 +39,10 @@ def setting(
     max: float | None = None,
     choices: tuple[Any, ...] | None = None,
     exists: str | None = None,
+    example: Any = None,
     default_factory: Any = dataclasses.MISSING,
 ) -> Any:
-    metadata = {"help": help, "min": min, "max": max, "choices": choices, "exists": exists}
+    metadata = {"help": help, "min": min, "max": max, "choices": choices, "exists": exists, "example": example}
     if default_factory is not dataclasses.MISSING:
         return dataclasses.field(default_factory=default_factory, metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)

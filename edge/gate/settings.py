@@ -23,7 +23,7 @@ class TimeoutSettings:
 
 @dataclass(frozen=True)
 class GateSettings:
-    site: str = setting(help="control point identifier, used in topics (letters, digits, '-', '_')")
-    gate_id: str = setting(help="this gate's identifier within the site")
+    site: str = setting(help="control point identifier, used in topics (letters, digits, '-', '_')", example="site-1")
+    gate_id: str = setting(help="this gate's identifier within the site", example="gate-01")
     start_in_service: bool = setting(True, help="false: start out of service until the control room says so")
     timeouts: TimeoutSettings = setting(default_factory=TimeoutSettings)
