@@ -269,6 +269,7 @@ class GateDaemon:
     async def _watchdog(self) -> None:
         """Pet systemd's watchdog only while the loop is responsive and the door link is healthy."""
         interval = (self._watchdog_interval or 10.0) / 2
+        was_healthy = True
         while True:
             started = time.monotonic()
             await asyncio.sleep(interval)
@@ -276,8 +277,12 @@ class GateDaemon:
             healthy, why = self.health()
             if healthy and self._watchdog_interval:
                 self.notifier.watchdog()
-            elif not healthy:
-                log.warning("unhealthy, not petting the watchdog: %s", why)
+            if healthy != was_healthy:  # log changes, not every tick
+                if healthy:
+                    log.info("healthy again")
+                else:
+                    log.warning("unhealthy, not petting the watchdog: %s", why)
+                was_healthy = healthy
 
     def health(self) -> tuple[bool, str]:
         if self.stats.last_loop_lag_s > 1.0:
