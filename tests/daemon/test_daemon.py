@@ -163,3 +163,21 @@ def test_simulate_sends_fifty_travellers_and_exits_0():
     assert result.returncode == 0, result.stderr[-2000:]
     assert "50 travellers in" in result.stdout
     assert "50 as expected, 0 unexpected" in result.stdout
+
+
+def test_sigterm_stops_the_daemon_cleanly_with_doors_locked():
+    import signal
+
+    from edge.daemon import serve
+
+    async def scenario():
+        rig = InProcessRig(CONFIG)
+        daemon = GateDaemon(Gate(CONFIG.gate.timeouts.to_timeouts()), rig.devices())
+        task = asyncio.create_task(serve(daemon))
+        await asyncio.wait_for(daemon.ready.wait(), 5)
+        os.kill(os.getpid(), signal.SIGTERM)
+        await asyncio.wait_for(task, 5)
+        return rig
+
+    rig = asyncio.run(scenario())
+    assert rig.doors.commands[-2:] == [(Door.ENTRY, DoorOp.LOCK), (Door.EXIT, DoorOp.LOCK)]
