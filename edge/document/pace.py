@@ -299,17 +299,18 @@ class PACEChip:
         self.terminal_public_key = b""
 
     @classmethod
-    def from_set_at(cls, data: bytes, *, curve: str, cipher: str, mrz_information: str | None, can: str | None,
-                    rng: Callable[[int], bytes] = os.urandom) -> PACEChip:
+    def from_set_at(cls, data: bytes, *, offers: list[PACEParameters], mrz_information: str | None,
+                    can: str | None, rng: Callable[[int], bytes] = os.urandom) -> PACEChip:
+        """Accept MSE:SET AT for one of the chip's `offers` (what its EF.CardAccess announces)."""
         try:
             items = {item.tag: item.value for item in tlv.decode_all(data)}
         except MalformedData as exc:
             raise PACEReferenceError("MSE:SET AT data malformed") from exc
-        params = PACEParameters.named(curve, cipher)
-        if items.get(0x80) != encode_oid(params.protocol):
-            raise PACEReferenceError("protocol not supported")
-        if 0x84 in items and items[0x84] != bytes([params.parameter_id]):
-            raise PACEReferenceError("domain parameters not supported")
+        matching = [p for p in offers if items.get(0x80) == encode_oid(p.protocol)]
+        if 0x84 in items:
+            matching = [p for p in matching if items[0x84] == bytes([p.parameter_id])]
+        if not matching:
+            raise PACEReferenceError("protocol or domain parameters not supported")
         reference = items.get(0x83, b"")
         if reference == bytes([PASSWORD_MRZ]) and mrz_information:
             password = PACEPassword.from_mrz(mrz_information)
@@ -317,7 +318,7 @@ class PACEChip:
             password = PACEPassword.from_can(can)
         else:
             raise PACEReferenceError("password reference not available")
-        return cls(params, password, rng)
+        return cls(matching[0], password, rng)
 
     def step(self, data: bytes) -> tuple[bytes, SecureMessaging | None]:
         suite = self.params.suite

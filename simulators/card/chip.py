@@ -9,6 +9,7 @@ this same object. It reuses the reader's own secure messaging and BAC/PACE chip-
         mrz_information=mrz.key_information(),   # BAC key and PACE password "MRZ"
         can="123456",                             # PACE password "CAN" (optional)
         aa_private_key=rsa_or_ec_private_key,     # Active Authentication (None: chip has no AA)
+        ca_private_key=ec_private_key,            # Chip Authentication (DG14 must carry its public key)
         pace=True, pace_curve="brainpoolP256r1", pace_cipher="AES-128",
     )
     response = chip.process(apdu_bytes)
@@ -17,7 +18,8 @@ this same object. It reuses the reader's own secure messaging and BAC/PACE chip-
 `files` keys: "COM", "SOD", "DG1".."DG16", "CardAccess", "ATR/INFO", or file identifiers (0x011E ...).
 EF.CardAccess and EF.ATR/INFO live in the master file, everything else in the eMRTD application.
 When `pace` is true and no "CardAccess" is given, one announcing the configured PACE parameters is built;
-pass `card_access=False` to leave it out (readers must tolerate that).
+pass `card_access=False` to leave it out (readers must tolerate that). The chip runs PACE with whatever
+its EF.CardAccess announces (ECDH generic mapping), falling back to `pace_curve` / `pace_cipher`.
 
 Behaviour a reader must cope with: reads in the application before access control answer 6982; an SM
 command with a wrong MAC answers 6988 (plain) and ends the session; a plain command during a session ends
@@ -74,6 +76,7 @@ class Chip:
         mrz_information: str | None = None,
         can: str | None = None,
         aa_private_key=None,
+        ca_private_key=None,
         bac: bool = True,
         pace: bool = True,
         pace_curve: str = "brainpoolP256r1",
@@ -86,6 +89,7 @@ class Chip:
         self.mrz_information = mrz_information
         self.can = can
         self.aa_private_key = aa_private_key
+        self.ca_private_key = ca_private_key
         self.bac_enabled = bac and mrz_information is not None
         self.pace_enabled = pace
         self.pace_curve = pace_curve
@@ -111,6 +115,7 @@ class Chip:
         self.sm: SecureMessaging | None = None
         self.bac_chip: bac.BACChip | None = None
         self.pace_chip = None
+        self.ca_suite = None
 
     @property
     def authenticated(self) -> bool:
@@ -267,6 +272,8 @@ class Chip:
     # --- PACE ---------------------------------------------------------------------------------------------
 
     def _manage_security_environment(self, c: CommandAPDU, protected: bool) -> tuple[bytes, int]:
+        if (c.p1, c.p2) in ((0x41, 0xA4), (0x41, 0xA6)):
+            return self._chip_authentication_set(c, protected)
         if (c.p1, c.p2) != (0xC1, 0xA4) or not self.pace_enabled:
             raise _Status(A.SW_INCORRECT_P1P2 if self.pace_enabled else A.SW_FUNCTION_NOT_SUPPORTED)
         from edge.document import pace
@@ -274,8 +281,7 @@ class Chip:
         try:
             self.pace_chip = pace.PACEChip.from_set_at(
                 c.data,
-                curve=self.pace_curve,
-                cipher=self.pace_cipher,
+                offers=self._pace_offers(),
                 mrz_information=self.mrz_information,
                 can=self.can,
                 rng=self.rng,
@@ -286,7 +292,25 @@ class Chip:
             raise _Status(A.SW_WRONG_DATA) from exc
         return b"", A.SW_OK
 
+    def _pace_offers(self) -> list:
+        """What EF.CardAccess announces (when it parses), else the configured curve and cipher."""
+        from edge.document import pace
+        from edge.document.securityinfo import parse_security_infos
+
+        offers = []
+        if A.EF_CARD_ACCESS in self.files:
+            try:
+                infos = parse_security_infos(self.files[A.EF_CARD_ACCESS])
+            except MalformedData:
+                infos = []
+            offers = [pace.PACEParameters(i.protocol, i.parameter_id) for i in infos
+                      if isinstance(i, pace.PACEInfo) and i.parameter_id is not None]
+            offers = [o for o in offers if o.supported]
+        return offers or [pace.PACEParameters.named(self.pace_curve, self.pace_cipher)]
+
     def _general_authenticate(self, c: CommandAPDU, protected: bool) -> tuple[bytes, int]:
+        if self.ca_suite is not None and protected:
+            return self._chip_authentication_finish(c)
         if self.pace_chip is None:
             raise _Status(A.SW_CONDITIONS_NOT_SATISFIED)
         try:
@@ -298,6 +322,40 @@ class Chip:
             self.pace_chip = None
             self.sm = session
         return response, A.SW_OK
+
+    # --- Chip Authentication (ECDH) ---------------------------------------------------------------------------
+
+    def _chip_authentication_set(self, c: CommandAPDU, protected: bool) -> tuple[bytes, int]:
+        from edge.document.authentication import _CA_SUITES, chip_authentication_chip_session
+        from edge.document.securityinfo import ID_CA, decode_oid
+
+        self._require_access(protected)
+        if self.ca_private_key is None:
+            raise _Status(A.SW_FUNCTION_NOT_SUPPORTED)
+        try:
+            items = {item.tag: item.value for item in tlv.decode_all(c.data)}
+            if c.p2 == 0xA6:  # MSE:Set KAT (3DES): the ephemeral key comes right away
+                self.sm = chip_authentication_chip_session(self.ca_private_key, _CA_SUITES[1], items[0x91])
+                return b"", A.SW_OK
+            protocol = decode_oid(items[0x80])
+        except (KeyError, MalformedData, AccessControlError) as exc:
+            raise _Status(A.SW_WRONG_DATA) from exc
+        code = protocol.rsplit(".", 1)[1]
+        if not protocol.startswith(ID_CA + ".2.") or not code.isdigit() or int(code) not in _CA_SUITES:
+            raise _Status(A.SW_REFERENCE_NOT_FOUND)
+        self.ca_suite = _CA_SUITES[int(code)]
+        return b"", A.SW_OK
+
+    def _chip_authentication_finish(self, c: CommandAPDU) -> tuple[bytes, int]:
+        from edge.document.authentication import chip_authentication_chip_session
+
+        suite, self.ca_suite = self.ca_suite, None
+        try:
+            point = tlv.expect(tlv.expect(c.data, 0x7C), 0x80)
+            self.sm = chip_authentication_chip_session(self.ca_private_key, suite, point)
+        except (MalformedData, AccessControlError) as exc:
+            raise _Status(A.SW_WRONG_DATA) from exc
+        return b"\x7c\x00", A.SW_OK
 
     # --- Active Authentication ------------------------------------------------------------------------------
 
