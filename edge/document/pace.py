@@ -1,0 +1,353 @@
+"""PACE with generic mapping over ECDH (ICAO 9303-11 §4.4, BSI TR-03110), terminal and chip as pure state.
+
+Terminal, with the APDUs the session sends (GENERAL AUTHENTICATE is chained: CLA 10 until the last step):
+
+    t = PACETerminal(params, password=PACEPassword.from_mrz(info) | .from_can("123456"), rng=os.urandom)
+    t.set_at()                    -> MSE:SET AT
+    t.step1()                     -> GA 7C00                   (chip: 7C 80 z, the encrypted nonce)
+    t.step2(response)             -> GA 7C 81 PK_map,PCD       (chip: 7C 82 PK_map,PICC)
+    t.step3(response)             -> GA 7C 83 PK_PCD           (chip: 7C 84 PK_PICC)
+    t.step4(response)             -> GA 7C 85 T_PCD            (chip: 7C 86 T_PICC)
+    sm = t.finish(response)       -> SecureMessaging (SSC 0)
+
+Mapping: G~ = s·G + H with H = SK_map,PCD · PK_map,PICC (a full point, which is why `cryptography` is not
+enough here). Point arithmetic uses the pure-Python `ecdsa` package: NOT constant-time. The terminal's keys
+are ephemeral (one session, never stored), so timing leaks matter little on the terminal; the chip side here
+only serves the simulator.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import ecdsa
+from ecdsa.ellipticcurve import PointJacobi
+
+from edge.document import tlv
+from edge.document.apdu import CommandAPDU
+from edge.document.crypto import AES128, AES192, AES256, DES3, PACE_COUNTER, CipherSuite, constant_time_equal
+from edge.document.errors import AccessControlError, MalformedData
+from edge.document.securityinfo import ID_PACE, PACEInfo, encode_oid, encode_pace_info, encode_security_infos
+from edge.document.sm import SecureMessaging
+
+# BSI TR-03110-3 standardized domain parameters (the EC ones).
+CURVES: dict[int, ecdsa.curves.Curve] = {
+    8: ecdsa.NIST192p,
+    9: ecdsa.BRAINPOOLP192r1,
+    10: ecdsa.NIST224p,
+    11: ecdsa.BRAINPOOLP224r1,
+    12: ecdsa.NIST256p,
+    13: ecdsa.BRAINPOOLP256r1,
+    14: ecdsa.BRAINPOOLP320r1,
+    15: ecdsa.NIST384p,
+    16: ecdsa.BRAINPOOLP384r1,
+    17: ecdsa.BRAINPOOLP512r1,
+    18: ecdsa.NIST521p,
+}
+CURVE_NAMES = {"P-256": 12, "secp256r1": 12, "NIST P-256": 12, "brainpoolP256r1": 13, "P-384": 15,
+               "brainpoolP384r1": 16, "P-224": 10, "brainpoolP224r1": 11, "brainpoolP320r1": 14,
+               "brainpoolP512r1": 17, "P-521": 18}
+ECDH_GM = ID_PACE + ".2"
+SUITES = {1: DES3, 2: AES128, 3: AES192, 4: AES256}
+CIPHER_NAMES = {"3DES": 1, "AES-128": 2, "AES-192": 3, "AES-256": 4}
+
+PASSWORD_MRZ = 1
+PASSWORD_CAN = 2
+
+
+class PACEReferenceError(AccessControlError):
+    """The chip does not know the protocol, parameters or password type asked for."""
+
+
+@dataclass(frozen=True)
+class PACEParameters:
+    protocol: str  # e.g. 0.4.0.127.0.7.2.2.4.2.2 = id-PACE-ECDH-GM-AES-CBC-CMAC-128
+    parameter_id: int
+
+    @property
+    def supported(self) -> bool:
+        return self.protocol.rsplit(".", 1)[0] == ECDH_GM and self._suite_code in SUITES and self.parameter_id in CURVES
+
+    @property
+    def _suite_code(self) -> int:
+        try:
+            return int(self.protocol.rsplit(".", 1)[1])
+        except ValueError:
+            return 0
+
+    @property
+    def suite(self) -> CipherSuite:
+        return SUITES[self._suite_code]
+
+    @property
+    def curve(self) -> ecdsa.curves.Curve:
+        return CURVES[self.parameter_id]
+
+    @classmethod
+    def named(cls, curve: str = "brainpoolP256r1", cipher: str = "AES-128") -> PACEParameters:
+        return cls(f"{ECDH_GM}.{CIPHER_NAMES[cipher]}", CURVE_NAMES[curve])
+
+
+def choose_parameters(infos: list, preferred: tuple[int, ...] = (13, 12)) -> PACEParameters | None:
+    """The PACEInfo of EF.CardAccess we can run (ECDH generic mapping), preferring the given curves."""
+    candidates = [
+        PACEParameters(info.protocol, info.parameter_id)
+        for info in infos
+        if isinstance(info, PACEInfo) and info.parameter_id is not None
+    ]
+    candidates = [c for c in candidates if c.supported]
+    candidates.sort(key=lambda c: (preferred.index(c.parameter_id) if c.parameter_id in preferred else 99,
+                                   -c.suite.key_bits))
+    return candidates[0] if candidates else None
+
+
+def card_access_for(curve: str = "brainpoolP256r1", cipher: str = "AES-128") -> bytes:
+    """EF.CardAccess announcing one PACE protocol (the simulator's default)."""
+    params = PACEParameters.named(curve, cipher)
+    return encode_security_infos([encode_pace_info(PACEInfo(params.protocol, 2, params.parameter_id))])
+
+
+@dataclass(frozen=True, repr=False)
+class PACEPassword:
+    reference: int  # 1 = MRZ, 2 = CAN
+    secret: bytes  # SHA-1(MRZ_information) or the CAN's ASCII digits
+
+    def __repr__(self) -> str:
+        return f"PACEPassword({'MRZ' if self.reference == PASSWORD_MRZ else 'CAN'})"
+
+    @classmethod
+    def from_mrz(cls, mrz_information: str) -> PACEPassword:
+        return cls(PASSWORD_MRZ, hashlib.sha1(mrz_information.encode("ascii")).digest())
+
+    @classmethod
+    def from_can(cls, can: str) -> PACEPassword:
+        return cls(PASSWORD_CAN, can.encode("ascii"))
+
+    def key(self, suite: CipherSuite) -> bytes:
+        return suite.derive(self.secret, PACE_COUNTER)
+
+
+# --- elliptic-curve helpers (ecdsa; not constant-time) ---------------------------------------------------
+
+
+def _coordinate_length(curve: ecdsa.curves.Curve) -> int:
+    return (curve.curve.p().bit_length() + 7) // 8
+
+
+def encode_point(curve: ecdsa.curves.Curve, point) -> bytes:
+    x, y = point.x(), point.y()
+    size = _coordinate_length(curve)
+    return b"\x04" + x.to_bytes(size, "big") + y.to_bytes(size, "big")
+
+
+def decode_point(curve: ecdsa.curves.Curve, data: bytes) -> PointJacobi:
+    """An uncompressed point that must lie on the curve (and not be the point at infinity)."""
+    size = _coordinate_length(curve)
+    if len(data) != 1 + 2 * size or data[0] != 0x04:
+        raise AccessControlError("public key is not an uncompressed point of the right size")
+    x = int.from_bytes(data[1 : 1 + size], "big")
+    y = int.from_bytes(data[1 + size :], "big")
+    field = curve.curve
+    if x >= field.p() or y >= field.p() or not field.contains_point(x, y):
+        raise AccessControlError("public key is not on the curve")
+    return PointJacobi(field, x, y, 1, curve.order)
+
+
+def random_scalar(curve: ecdsa.curves.Curve, rng: Callable[[int], bytes]) -> int:
+    order = curve.order
+    return int.from_bytes(rng((order.bit_length() + 7) // 8 + 8), "big") % (order - 1) + 1
+
+
+def _x_coordinate(curve: ecdsa.curves.Curve, point) -> bytes:
+    if point == ecdsa.ellipticcurve.INFINITY:
+        raise AccessControlError("shared point is the point at infinity")
+    return point.x().to_bytes(_coordinate_length(curve), "big")
+
+
+def _map_generator(curve: ecdsa.curves.Curve, nonce: bytes, shared):
+    """G~ = s·G + H."""
+    s = int.from_bytes(nonce, "big")
+    mapped = curve.generator * s + shared
+    if mapped == ecdsa.ellipticcurve.INFINITY:
+        raise AccessControlError("mapped generator is the point at infinity")
+    return PointJacobi.from_affine(mapped.to_affine())
+
+
+def _public_key_object(protocol: str, point_bytes: bytes) -> bytes:
+    """The public-key data object the authentication tokens are computed over (7F49 {06 OID, 86 point})."""
+    return tlv.encode(0x7F49, tlv.encode(0x06, encode_oid(protocol)) + tlv.encode(0x86, point_bytes))
+
+
+def token(params: PACEParameters, ks_mac: bytes, other_public_key: bytes) -> bytes:
+    return params.suite.mac(ks_mac, _public_key_object(params.protocol, other_public_key))
+
+
+def _dynamic_auth(tag: int, value: bytes) -> bytes:
+    return tlv.encode(0x7C, tlv.encode(tag, value))
+
+
+def _parse_dynamic_auth(data: bytes, tag: int) -> bytes:
+    try:
+        template = tlv.expect(data, 0x7C)
+        items = tlv.decode_all(template)
+    except MalformedData as exc:
+        raise AccessControlError(f"GENERAL AUTHENTICATE data: {exc}") from exc
+    for item in items:
+        if item.tag == tag:
+            return item.value
+    raise AccessControlError(f"GENERAL AUTHENTICATE data without tag {tag:X}")
+
+
+def _general_authenticate(data: bytes, last: bool) -> CommandAPDU:
+    return CommandAPDU(0x00 if last else 0x10, 0x86, 0x00, 0x00, data, ne=256)
+
+
+def set_at(params: PACEParameters, password: PACEPassword, include_parameter_id: bool = True) -> CommandAPDU:
+    data = tlv.encode(0x80, encode_oid(params.protocol)) + tlv.encode(0x83, bytes([password.reference]))
+    if include_parameter_id:
+        data += tlv.encode(0x84, bytes([params.parameter_id]))
+    return CommandAPDU(0x00, 0x22, 0xC1, 0xA4, data)
+
+
+# --- terminal ------------------------------------------------------------------------------------------------
+
+
+class PACETerminal:
+    def __init__(self, params: PACEParameters, password: PACEPassword,
+                 rng: Callable[[int], bytes] = os.urandom) -> None:
+        if not params.supported:
+            raise PACEReferenceError(f"PACE {params.protocol} with parameters {params.parameter_id} not supported")
+        self.params = params
+        self.password = password
+        self.rng = rng
+        self.curve = params.curve
+        self.nonce: bytes | None = None
+        self._map_key: int | None = None
+        self._generator = None
+        self._eph_key: int | None = None
+        self.public_key: bytes | None = None
+        self.chip_public_key: bytes | None = None
+        self.ks_enc: bytes | None = None
+        self.ks_mac: bytes | None = None
+
+    def set_at(self) -> CommandAPDU:
+        return set_at(self.params, self.password)
+
+    def step1(self) -> CommandAPDU:
+        return _general_authenticate(b"\x7c\x00", last=False)
+
+    def step2(self, response: bytes, *, mapping_key: int | None = None) -> CommandAPDU:
+        """Decrypt the nonce; send the mapping public key. `mapping_key` is for test vectors only."""
+        encrypted = _parse_dynamic_auth(response, 0x80)
+        suite = self.params.suite
+        if not encrypted or len(encrypted) % suite.block_size:
+            raise AccessControlError("encrypted nonce is not whole cipher blocks")
+        self.nonce = suite.decrypt(self.password.key(suite), encrypted)
+        self._map_key = mapping_key or random_scalar(self.curve, self.rng)
+        public = encode_point(self.curve, self.curve.generator * self._map_key)
+        return _general_authenticate(_dynamic_auth(0x81, public), last=False)
+
+    def step3(self, response: bytes, *, ephemeral_key: int | None = None) -> CommandAPDU:
+        chip_map = decode_point(self.curve, _parse_dynamic_auth(response, 0x82))
+        assert self.nonce is not None and self._map_key is not None
+        shared = chip_map * self._map_key
+        self._generator = _map_generator(self.curve, self.nonce, shared)
+        self._eph_key = ephemeral_key or random_scalar(self.curve, self.rng)
+        self.public_key = encode_point(self.curve, self._generator * self._eph_key)
+        return _general_authenticate(_dynamic_auth(0x83, self.public_key), last=False)
+
+    def step4(self, response: bytes) -> CommandAPDU:
+        chip_public = _parse_dynamic_auth(response, 0x84)
+        if chip_public == self.public_key:
+            raise AccessControlError("chip echoed the terminal's public key")
+        point = decode_point(self.curve, chip_public)
+        assert self._eph_key is not None
+        secret = _x_coordinate(self.curve, point * self._eph_key)
+        suite = self.params.suite
+        self.ks_enc, self.ks_mac = suite.derive(secret, 1), suite.derive(secret, 2)
+        self.chip_public_key = chip_public
+        return _general_authenticate(_dynamic_auth(0x85, token(self.params, self.ks_mac, chip_public)), last=True)
+
+    def finish(self, response: bytes) -> SecureMessaging:
+        chip_token = _parse_dynamic_auth(response, 0x86)
+        assert self.ks_mac is not None and self.ks_enc is not None and self.public_key is not None
+        if not constant_time_equal(chip_token, token(self.params, self.ks_mac, self.public_key)):
+            raise AccessControlError("chip's authentication token does not verify")
+        return SecureMessaging(self.params.suite, self.ks_enc, self.ks_mac, 0)
+
+
+# --- chip ----------------------------------------------------------------------------------------------------
+
+
+class PACEChip:
+    """The chip's half, driven by the GENERAL AUTHENTICATE data fields (for the simulator)."""
+
+    def __init__(self, params: PACEParameters, password: PACEPassword, rng: Callable[[int], bytes] = os.urandom):
+        self.params = params
+        self.password = password
+        self.rng = rng
+        self.curve = params.curve
+        self.stage = 1
+        self.nonce = b""
+        self._map_key = 0
+        self._eph_key = 0
+        self._generator = None
+        self.public_key = b""
+        self.terminal_public_key = b""
+
+    @classmethod
+    def from_set_at(cls, data: bytes, *, offers: list[PACEParameters], mrz_information: str | None,
+                    can: str | None, rng: Callable[[int], bytes] = os.urandom) -> PACEChip:
+        """Accept MSE:SET AT for one of the chip's `offers` (what its EF.CardAccess announces)."""
+        try:
+            items = {item.tag: item.value for item in tlv.decode_all(data)}
+        except MalformedData as exc:
+            raise PACEReferenceError("MSE:SET AT data malformed") from exc
+        matching = [p for p in offers if items.get(0x80) == encode_oid(p.protocol)]
+        if 0x84 in items:
+            matching = [p for p in matching if items[0x84] == bytes([p.parameter_id])]
+        if not matching:
+            raise PACEReferenceError("protocol or domain parameters not supported")
+        reference = items.get(0x83, b"")
+        if reference == bytes([PASSWORD_MRZ]) and mrz_information:
+            password = PACEPassword.from_mrz(mrz_information)
+        elif reference == bytes([PASSWORD_CAN]) and can:
+            password = PACEPassword.from_can(can)
+        else:
+            raise PACEReferenceError("password reference not available")
+        return cls(matching[0], password, rng)
+
+    def step(self, data: bytes) -> tuple[bytes, SecureMessaging | None]:
+        suite = self.params.suite
+        if self.stage == 1:
+            if tlv.expect(data, 0x7C) != b"":
+                raise AccessControlError("step 1 must be empty")
+            self.nonce = self.rng(suite.block_size * (2 if suite.block_size == 8 else 1))
+            self.stage = 2
+            return _dynamic_auth(0x80, suite.encrypt(self.password.key(suite), self.nonce)), None
+        if self.stage == 2:
+            terminal_map = decode_point(self.curve, _parse_dynamic_auth(data, 0x81))
+            self._map_key = random_scalar(self.curve, self.rng)
+            self._generator = _map_generator(self.curve, self.nonce, terminal_map * self._map_key)
+            self.stage = 3
+            return _dynamic_auth(0x82, encode_point(self.curve, self.curve.generator * self._map_key)), None
+        if self.stage == 3:
+            self.terminal_public_key = _parse_dynamic_auth(data, 0x83)
+            point = decode_point(self.curve, self.terminal_public_key)
+            self._eph_key = random_scalar(self.curve, self.rng)
+            self.public_key = encode_point(self.curve, self._generator * self._eph_key)
+            secret = _x_coordinate(self.curve, point * self._eph_key)
+            self.ks_enc, self.ks_mac = suite.derive(secret, 1), suite.derive(secret, 2)
+            self.stage = 4
+            return _dynamic_auth(0x84, self.public_key), None
+        if self.stage == 4:
+            terminal_token = _parse_dynamic_auth(data, 0x85)
+            if not constant_time_equal(terminal_token, token(self.params, self.ks_mac, self.public_key)):
+                raise AccessControlError("terminal's authentication token does not verify")
+            self.stage = 5
+            response = _dynamic_auth(0x86, token(self.params, self.ks_mac, self.terminal_public_key))
+            return response, SecureMessaging(suite, self.ks_enc, self.ks_mac, 0)
+        raise AccessControlError("PACE already finished")
