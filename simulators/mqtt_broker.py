@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import os
+import pwd
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,6 +116,8 @@ class MosquittoBroker:
             "log_dest stdout",
             "log_type error",
             "log_type warning",
+            # mosquitto started as root drops to user "mosquitto", which cannot read a private test directory
+            f"user {pwd.getpwuid(os.getuid()).pw_name}",
         ]
         if self.pki:
             lines += [
