@@ -30,7 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     check.add_argument("file", metavar="FILE")
     check.add_argument(
-        "--no-devices", action="store_true", help="do not require the devices it names to exist (simulators)"
+        "--no-devices",
+        action="store_true",
+        help="do not require devices and run-time paths to exist (a simulated gate's ptys and trust store)",
     )
     check.set_defaults(handler=_config_check)
     example = config_sub.add_parser(

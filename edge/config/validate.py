@@ -5,6 +5,9 @@ A section is a frozen dataclass; each field may carry metadata:
     setting(default, choices=("bac", "pace"))        allowed values
     setting(default, exists="file" | "dir" | "device")   the named path must exist
     setting(example="hkg-lok-ma-chau")               shown in the generated example for required keys
+    setting(exists="dir", runtime=True)              a path that may appear only at run time (devices, and what
+                                                     a simulated gate's launcher creates): checked only when
+                                                     devices are checked
 Problems are reported one per line, each naming its key in dotted form (`gate.timeouts.face_capture_s`).
 """
 
@@ -40,9 +43,18 @@ def setting(
     choices: tuple[Any, ...] | None = None,
     exists: str | None = None,
     example: Any = None,
+    runtime: bool = False,
     default_factory: Any = dataclasses.MISSING,
 ) -> Any:
-    metadata = {"help": help, "min": min, "max": max, "choices": choices, "exists": exists, "example": example}
+    metadata = {
+        "help": help,
+        "min": min,
+        "max": max,
+        "choices": choices,
+        "exists": exists,
+        "example": example,
+        "runtime": runtime or exists == "device",
+    }
     if default_factory is not dataclasses.MISSING:
         return dataclasses.field(default_factory=default_factory, metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
@@ -53,8 +65,9 @@ def load_config(
 ) -> T:
     """Read and validate `path`; raise ConfigError listing every problem.
 
-    Files and directories named in the configuration must exist; devices too unless `check_devices` is
-    false (a simulated gate's pseudo-terminals exist only while its simulators run).
+    Files and directories named in the configuration must exist; devices and other run-time paths too
+    unless `check_devices` is false (a simulated gate's pseudo-terminals and test trust store exist only
+    while its simulators run).
     """
     from edge.config.schema import GateConfig
 
@@ -176,7 +189,7 @@ def _check(value: Any, key: str, meta: Any, problems: list[str], ctx: _Context) 
         problems.append(f"{key}: {value!r} is not one of {allowed}")
         return _INVALID
     if exists and isinstance(value, str) and value and ctx.base is not None:
-        if exists == "device" and not ctx.check_devices:
+        if meta.get("runtime") and not ctx.check_devices:
             return value
         path = Path(value) if Path(value).is_absolute() else ctx.base / value
         problem = _path_problem(path, exists)

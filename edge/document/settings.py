@@ -15,7 +15,11 @@ class DocumentSettings:
     mrz_port: str = setting("", help="serial port of the MRZ/OCR reader; empty: no MRZ reader (CAN)", exists="device")
     mrz_baudrate: int = setting(9600, min=1200, max=921600)
     trust_store: str = setting(
-        "", help="directory of CSCA certificates, master lists and CRLs", exists="dir", example="/etc/echannel/trust"
+        "",
+        help="directory of CSCA certificates, master lists and CRLs",
+        exists="dir",
+        runtime=True,
+        example="/etc/echannel/trust",
     )
     crl_max_age_h: float = setting(48.0, help="CRLs older than this make revocation 'undetermined'", min=1)
     require_chip_authentication: bool = setting(False, help="refer documents whose chip offers no AA/CA")
