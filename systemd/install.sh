@@ -24,6 +24,8 @@
 #   --deps-from DIR      do not install dependencies: reuse the site-packages directory DIR (a path line in a
 #                        .pth file). For tests and for images that ship the dependencies; pip is taken from DIR.
 #   --config-template F  configuration template (default: SOURCE/config/gate.example.toml)
+#   --also REQ           also install this pip requirement into the environment (repeatable), e.g.
+#                        `--also lgpio` for gpiozero's lgpio pin factory (Raspberry Pi 5)
 #   --python PATH        interpreter for the virtual environment (default: python3)
 #   --no-apt             do not install system packages
 #   --root DIR           install into DIR instead of / (tests, image staging): no apt, no systemctl start/
@@ -53,6 +55,7 @@ mode=install
 src=$(cd "$(dirname "$0")/.." && pwd)
 root=/
 wheel="" wheelhouse="" deps_from="" template="" python=python3 apt=1
+also=()
 while (($#)); do
   case "$1" in
     --upgrade) mode=upgrade ;;
@@ -63,6 +66,7 @@ while (($#)); do
     --deps-from) deps_from=$(realpath "$2"); shift ;;
     --config-template) template=$(realpath "$2"); shift ;;
     --python) python=$2; shift ;;
+    --also) also+=("$2"); shift ;;
     --no-apt) apt=0 ;;
     --root) root=$(realpath "$2"); shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -107,7 +111,9 @@ install_user() {
 build_wheel() {  # -> path of the wheel in $work
   if [ -n "$wheel" ]; then echo "$wheel"; return; fi
   say "building the wheel from $src" >&2
-  "$python" -m pip wheel -q --no-deps -w "$work/wheel" "$src" >&2
+  local index=()
+  [ -n "$wheelhouse" ] && index=(--no-index --find-links "$wheelhouse")  # the build backend comes from there too
+  "$python" -m pip wheel -q --no-deps "${index[@]}" -w "$work/wheel" "$src" >&2
   ls "$work"/wheel/echannel-*.whl
 }
 
@@ -133,6 +139,11 @@ install_app() {
     local index=()
     [ -n "$wheelhouse" ] && index=(--no-index --find-links "$wheelhouse")
     "$new/bin/python" -m pip install -q --no-compile "${index[@]}" "$the_wheel"
+  fi
+  if ((${#also[@]})); then
+    local index=()
+    [ -n "$wheelhouse" ] && index=(--no-index --find-links "$wheelhouse")
+    "$new/bin/python" -m pip install -q --no-compile "${index[@]}" "${also[@]}"
   fi
   relocate "$new" "/$APP/venv"
   "$new/bin/python" -m compileall -q -j 0 --invalidation-mode checked-hash -s "$new" -p "/$APP/venv" \

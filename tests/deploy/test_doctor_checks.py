@@ -388,3 +388,32 @@ def test_a_crashing_check_becomes_a_failure_not_a_crash(tmp_path: Path, monkeypa
     monkeypatch.setattr(system.os, "statvfs", lambda _p: 1 / 0)
     result = run_one(write_config(tmp_path), "disk")
     assert result.status is Status.FAIL and "ZeroDivisionError" in result.message
+
+
+def test_an_area_adds_a_check_that_uses_the_camera_frames(tmp_path: Path, monkeypatch):
+    """How the face area plugs in "camera sees a face": a module edge/<area>/doctor_checks.py registering a
+    check that runs after the camera check and reads the frames it left behind."""
+    from edge.doctor import framework
+
+    monkeypatch.setattr(framework, "_REGISTRY", dict(framework._REGISTRY))
+    (tmp_path / "demo_area_checks.py").write_text(
+        "from edge.doctor import Result, check\n"
+        "@check('face', title='camera sees a face', after='camera')\n"
+        "def face(ctx):\n"
+        "    frames = ctx.shared.get('camera.frames')\n"
+        "    return Result.ok(f'looked at {len(frames)} frames') if frames else Result.skip('no frames')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(framework, "AREA_CHECK_MODULES", ("demo_area_checks", "edge.nothing_here.doctor_checks"))
+    import cv2
+
+    video = tmp_path / "camera.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 15, (640, 480))
+    for _ in range(6):
+        writer.write(np.zeros((480, 640, 3), np.uint8))
+    writer.release()
+    config = write_config(tmp_path, face={"camera": str(video)})
+    ctx = DoctorContext(config=load_lenient(config), config_path=config)
+    results = run_checks(ctx, ["face", "camera"])
+    assert [(c.name, r.status) for c, r, _ in results] == [("camera", Status.PASS), ("face", Status.PASS)]
+    assert results[1][1].message == "looked at 5 frames"

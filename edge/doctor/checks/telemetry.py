@@ -47,7 +47,8 @@ def broker(ctx: DoctorContext) -> Result:
         while "reason" not in outcome and time.monotonic() < deadline:
             client.loop(timeout=0.1)
     except ssl.SSLError as exc:
-        return Result.fail(f"{where}: TLS handshake failed: {exc.reason or exc}",
+        reason = getattr(exc, "verify_message", None) or exc.reason or str(exc)
+        return Result.fail(f"{where}: TLS handshake failed: {reason}",
                            "check telemetry.ca_file is the CA that signed the broker's certificate, and that "
                            "the host name in telemetry.broker is in that certificate")
     except (TimeoutError, OSError) as exc:
