@@ -78,7 +78,7 @@ class DoctorContext:
 
     def path(self, value: str) -> Path:
         """A path from the configuration, relative to the configuration file."""
-        return resolve_path(self.config_path, value)
+        return resolve_path(self.config_path, value).resolve()
 
 
 CheckFunction = Callable[[DoctorContext], Result]

@@ -20,7 +20,7 @@ import pytest
 from edge.doctor import DoctorContext, Status, run_checks
 from edge.doctor.report import load_lenient
 from simulators.processes import ChildProcess, free_port, port_open, wait_until
-from tests.deploy import pki
+from tests.deploy import throwaway_pki as pki
 
 
 def write_config(directory: Path, **sections: dict) -> Path:
@@ -316,6 +316,16 @@ def test_reader_without_pcscd_says_to_start_it(tmp_path: Path):
         pytest.skip("a pcscd is running (another area's tests): its readers decide this check")
     result = run_one(write_config(tmp_path), "reader")
     assert result.status is Status.FAIL and "pcscd" in result.message and "pcscd.socket" in result.fix
+
+
+@pytest.mark.card
+def test_reader_not_matching_the_pattern_lists_what_pcscd_sees(tmp_path: Path):
+    if not Path("/run/pcscd/pcscd.comm").exists():
+        pytest.skip("no pcscd running (only the card tests start one)")
+    result = run_one(write_config(tmp_path, document={"reader": "No Such Reader 7"}), "reader")
+    assert result.status is Status.FAIL
+    assert "no reader matching 'No Such Reader 7'; pcscd sees:" in result.message
+    assert "document.reader" in result.fix
 
 
 def test_clock_check_names_its_source_or_says_it_cannot_tell(tmp_path: Path):

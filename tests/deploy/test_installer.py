@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.units import REPO, verify, verify_root
+from tests.deploy.unit_files import REPO, verify, verify_root
 
 INSTALLER = REPO / "systemd" / "install.sh"
 

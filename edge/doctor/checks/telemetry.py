@@ -27,6 +27,7 @@ def broker(ctx: DoctorContext) -> Result:
     protocol = mqtt.MQTTv5 if settings.protocol == "5" else mqtt.MQTTv311
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="", protocol=protocol)
     outcome: dict[str, object] = {}
+    client.connect_timeout = ctx.timeout_s
     client.on_connect = lambda _c, _u, _flags, reason, _props: outcome.setdefault("reason", reason)
     try:
         if tls:
