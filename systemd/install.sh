@@ -68,7 +68,7 @@ while (($#)); do
     --python) python=$2; shift ;;
     --also) also+=("$2"); shift ;;
     --no-apt) apt=0 ;;
-    --root) root=$(realpath "$2"); shift ;;
+    --root) root=$(realpath -m "$2"); shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
@@ -120,12 +120,12 @@ build_wheel() {  # -> path of the wheel in $work
 install_app() {
   local venv="$R/$APP/venv" new="$R/$APP/venv.new" the_wheel
   work=$(mktemp -d)
-  trap 'rm -rf "$work" "$new"' EXIT
+  trap "rm -rf '$work' '$new'" EXIT  # expanded now: the variables are local
   the_wheel=$(build_wheel)
   rm -rf "$new"
   mkdir -p "$R/$APP"
-  # The environment is built at its final path when installing live; with --root it is built in DIR and
-  # its paths are rewritten afterwards (see relocate).
+  # Built beside the current environment (venv.new), its paths rewritten to the final /opt/echannel/venv
+  # (see relocate), then swapped in: a failure on the way leaves the running version untouched.
   if [ -n "$deps_from" ]; then
     "$python" -m venv --without-pip "$new"
     local site
