@@ -66,7 +66,7 @@ print("sqlite: WAL outbox ok", flush=True)
 
 import paho.mqtt.client as mqtt  # noqa: E402
 import serial  # noqa: E402, F401
-import smartcard.System  # noqa: E402, F401
+import smartcard.System  # noqa: E402
 
 mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="sandbox")
 print("paho, pyserial, pyscard: import ok", flush=True)

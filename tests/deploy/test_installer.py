@@ -184,3 +184,20 @@ def test_uninstall_removes_application_and_units_but_keeps_configuration_outbox_
 
     install(root, wheel, template)  # and a reinstall picks everything up again
     assert (root / "var/lib/echannel/outbox.sqlite3").read_bytes() == b"events"
+
+
+def test_a_failed_upgrade_leaves_the_installed_version_working(tmp_path: Path, wheel, template):
+    root = tmp_path / "root"
+    install(root, wheel, template)
+    before = snapshot(root)
+    broken = tmp_path / "broken" / wheel.name
+    broken.parent.mkdir()
+    broken.write_bytes(b"not a zip file")
+    result = subprocess.run(
+        ["bash", str(INSTALLER), "--root", str(root), "--upgrade", "--wheel", str(broken),
+         "--deps-from", sysconfig.get_paths()["purelib"], "--python", sys.executable],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode != 0
+    assert "zip" in result.stderr.lower() or "wheel" in result.stderr.lower(), result.stderr  # pip refused it
+    assert snapshot(root) == before  # old environment in place, no venv.new left behind
