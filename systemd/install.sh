@@ -20,7 +20,8 @@
 # Options:
 #   --source DIR         source tree (default: the tree this script is in)
 #   --wheel FILE         install this built wheel instead of building one from --source
-#   --wheelhouse DIR     take the dependencies from this directory only (offline: pip --no-index)
+#   --wheelhouse DIR     take the dependencies from this directory only (offline: pip --no-index); with it,
+#                        the build packages for pyscard (swig, libpcsclite-dev, gcc) are not installed
 #   --deps-from DIR      do not install dependencies: reuse the site-packages directory DIR (a path line in a
 #                        .pth file). For tests and for images that ship the dependencies; pip is taken from DIR.
 #   --config-template F  configuration template (default: SOURCE/config/gate.example.toml)
@@ -45,6 +46,8 @@ APT_PACKAGES=(
   python3-venv python3-pip
   ca-certificates         # for a broker certificate signed by a public CA
 )
+# pyscard publishes no Linux wheels: pip builds it on the gate unless --wheelhouse brings a built one.
+BUILD_PACKAGES=(swig libpcsclite-dev gcc python3-dev)
 APP=opt/echannel
 UNITS=(echannel.service)  # units this installer owns (others in systemd/ belong to other installers)
 
@@ -87,8 +90,9 @@ id_of() { awk -F: -v n="$2" '$1 == n { print $3 }' "$R/etc/$1"; }
 
 install_system_packages() {
   if [ "$apt" = 0 ] || [ "$live" = 0 ]; then return; fi
-  local missing=()
-  for pkg in "${APT_PACKAGES[@]}"; do
+  local missing=() wanted=("${APT_PACKAGES[@]}")
+  [ -z "$wheelhouse" ] && [ -z "$deps_from" ] && wanted+=("${BUILD_PACKAGES[@]}")
+  for pkg in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
   if ((${#missing[@]})); then
