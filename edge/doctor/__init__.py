@@ -12,10 +12,12 @@ A check is a small function registered under a name; other areas add theirs the 
         ...
         return Result.ok("a face in 5 of 5 frames")
 
-and list their module in CHECK_MODULES below (imported lazily, so a missing optional area only skips).
+in a module named `edge/<area>/doctor_checks.py` (see AREA_CHECK_MODULES: imported when it exists). The
+camera check leaves the frames it grabbed in ctx.shared["camera.frames"] for exactly that.
 """
 
 from edge.doctor.framework import (
+    AREA_CHECK_MODULES,
     CHECK_MODULES,
     Check,
     DoctorContext,
@@ -27,6 +29,7 @@ from edge.doctor.framework import (
 )
 
 __all__ = [
+    "AREA_CHECK_MODULES",
     "CHECK_MODULES",
     "Check",
     "DoctorContext",

@@ -24,6 +24,15 @@ CHECK_MODULES: tuple[str, ...] = (
     "edge.doctor.checks.telemetry",
     "edge.doctor.checks.models",
 )
+# Checks an area keeps next to its own code (e.g. the face area's "camera sees a face"): imported when the
+# module exists, silently left out when it does not.
+AREA_CHECK_MODULES: tuple[str, ...] = (
+    "edge.document.doctor_checks",
+    "edge.biometrics.doctor_checks",
+    "edge.doors.doctor_checks",
+    "edge.panel.doctor_checks",
+    "edge.telemetry.doctor_checks",
+)
 
 
 class Status(StrEnum):
@@ -69,7 +78,7 @@ class DoctorContext:
 
     def path(self, value: str) -> Path:
         """A path from the configuration, relative to the configuration file."""
-        return resolve_path(self.config_path, value)
+        return resolve_path(self.config_path, value).resolve()
 
 
 CheckFunction = Callable[[DoctorContext], Result]
@@ -104,6 +113,14 @@ def registered_checks(modules: Iterable[str] = CHECK_MODULES) -> tuple[list[Chec
     for module in modules:
         try:
             importlib.import_module(module)
+        except ImportError as exc:
+            broken.append((module, str(exc)))
+    for module in AREA_CHECK_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:  # the module exists but something it needs does not
+                broken.append((module, str(exc)))
         except ImportError as exc:
             broken.append((module, str(exc)))
     return _ordered(list(_REGISTRY.values())), broken

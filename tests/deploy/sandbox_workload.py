@@ -66,10 +66,12 @@ print("sqlite: WAL outbox ok", flush=True)
 
 import paho.mqtt.client as mqtt  # noqa: E402
 import serial  # noqa: E402, F401
-import smartcard.System  # noqa: E402, F401
+import smartcard.System  # noqa: E402
 
 mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="sandbox")
 print("paho, pyserial, pyscard: import ok", flush=True)
+if Path("/run/pcscd/pcscd.comm").exists():  # a pcscd is up (the card tests run one): talk to it
+    print(f"pyscard: {len(smartcard.System.readers())} reader(s) through pcscd", flush=True)
 
 import socket  # noqa: E402
 

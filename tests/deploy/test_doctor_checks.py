@@ -20,7 +20,7 @@ import pytest
 from edge.doctor import DoctorContext, Status, run_checks
 from edge.doctor.report import load_lenient
 from simulators.processes import ChildProcess, free_port, port_open, wait_until
-from tests.deploy import pki
+from tests.deploy import throwaway_pki as pki
 
 
 def write_config(directory: Path, **sections: dict) -> Path:
@@ -318,6 +318,16 @@ def test_reader_without_pcscd_says_to_start_it(tmp_path: Path):
     assert result.status is Status.FAIL and "pcscd" in result.message and "pcscd.socket" in result.fix
 
 
+@pytest.mark.card
+def test_reader_not_matching_the_pattern_lists_what_pcscd_sees(tmp_path: Path):
+    if not Path("/run/pcscd/pcscd.comm").exists():
+        pytest.skip("no pcscd running (only the card tests start one)")
+    result = run_one(write_config(tmp_path, document={"reader": "No Such Reader 7"}), "reader")
+    assert result.status is Status.FAIL
+    assert "no reader matching 'No Such Reader 7'; pcscd sees:" in result.message
+    assert "document.reader" in result.fix
+
+
 def test_clock_check_names_its_source_or_says_it_cannot_tell(tmp_path: Path):
     result = run_one(write_config(tmp_path), "clock")
     if result.status is Status.PASS:
@@ -388,3 +398,32 @@ def test_a_crashing_check_becomes_a_failure_not_a_crash(tmp_path: Path, monkeypa
     monkeypatch.setattr(system.os, "statvfs", lambda _p: 1 / 0)
     result = run_one(write_config(tmp_path), "disk")
     assert result.status is Status.FAIL and "ZeroDivisionError" in result.message
+
+
+def test_an_area_adds_a_check_that_uses_the_camera_frames(tmp_path: Path, monkeypatch):
+    """How the face area plugs in "camera sees a face": a module edge/<area>/doctor_checks.py registering a
+    check that runs after the camera check and reads the frames it left behind."""
+    from edge.doctor import framework
+
+    monkeypatch.setattr(framework, "_REGISTRY", dict(framework._REGISTRY))
+    (tmp_path / "demo_area_checks.py").write_text(
+        "from edge.doctor import Result, check\n"
+        "@check('face', title='camera sees a face', after='camera')\n"
+        "def face(ctx):\n"
+        "    frames = ctx.shared.get('camera.frames')\n"
+        "    return Result.ok(f'looked at {len(frames)} frames') if frames else Result.skip('no frames')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(framework, "AREA_CHECK_MODULES", ("demo_area_checks", "edge.nothing_here.doctor_checks"))
+    import cv2
+
+    video = tmp_path / "camera.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 15, (640, 480))
+    for _ in range(6):
+        writer.write(np.zeros((480, 640, 3), np.uint8))
+    writer.release()
+    config = write_config(tmp_path, face={"camera": str(video)})
+    ctx = DoctorContext(config=load_lenient(config), config_path=config)
+    results = run_checks(ctx, ["face", "camera"])
+    assert [(c.name, r.status) for c, r, _ in results] == [("camera", Status.PASS), ("face", Status.PASS)]
+    assert results[1][1].message == "looked at 5 frames"

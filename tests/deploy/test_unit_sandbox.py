@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.deploy.unit_files import REPO, UNITS
 from tests.deploy.unit_sandbox import unit_settings
-from tests.deploy.units import REPO, UNITS
 
 HERE = Path(__file__).parent
 UNIT = next(u for u in UNITS if u.name == "echannel.service")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.units import UNITS, exec_paths, security, verify, verify_root
+from tests.deploy.unit_files import UNITS, exec_paths, security, verify, verify_root
 
 pytestmark = pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
 

@@ -27,6 +27,7 @@ def broker(ctx: DoctorContext) -> Result:
     protocol = mqtt.MQTTv5 if settings.protocol == "5" else mqtt.MQTTv311
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="", protocol=protocol)
     outcome: dict[str, object] = {}
+    client.connect_timeout = ctx.timeout_s
     client.on_connect = lambda _c, _u, _flags, reason, _props: outcome.setdefault("reason", reason)
     try:
         if tls:
@@ -47,7 +48,8 @@ def broker(ctx: DoctorContext) -> Result:
         while "reason" not in outcome and time.monotonic() < deadline:
             client.loop(timeout=0.1)
     except ssl.SSLError as exc:
-        return Result.fail(f"{where}: TLS handshake failed: {exc.reason or exc}",
+        reason = getattr(exc, "verify_message", None) or exc.reason or str(exc)
+        return Result.fail(f"{where}: TLS handshake failed: {reason}",
                            "check telemetry.ca_file is the CA that signed the broker's certificate, and that "
                            "the host name in telemetry.broker is in that certificate")
     except (TimeoutError, OSError) as exc:
