@@ -47,7 +47,7 @@ def test_a_catalogue_missing_a_message_stops_the_display_at_start(tmp_path):
     broken = json.loads((CATALOGUE_DIR / "zh-Hant.json").read_text(encoding="utf-8"))
     del broken["messages"]["see_officer"]
     (tmp_path / "zh-Hant.json").write_text(json.dumps(broken), encoding="utf-8")
-    with pytest.raises(CatalogueError, match="messages.see_officer"):
+    with pytest.raises(CatalogueError, match=r"messages\.see_officer"):
         TravellerDisplayServer(DisplaySettings(languages=("zh-Hant",)), catalogue_dir=tmp_path)
 
 
@@ -122,9 +122,7 @@ def gate(loop_thread):
 
 def expect_screen(browser, message: str, secrets: tuple[str, ...] = (), shot: str | None = None) -> None:
     """The page shows `message`: its pictogram and its text in every language, and nothing else."""
-    browser.wait_for(
-        "return document.getElementById('screen').dataset.message === arguments[0]", message, what=message
-    )
+    browser.wait_for("return document.getElementById('screen').dataset.message === arguments[0]", message, what=message)
     shown = browser.js(
         """const lines = [...document.querySelectorAll('#texts .line')];
            const pict = [...document.querySelectorAll('.pict')].filter(s => !s.hasAttribute('hidden'));
@@ -177,8 +175,16 @@ def test_the_page_follows_a_cleared_traveller_step_by_step_in_three_languages(br
     gate.do(gate.rig.step_out_through_exit)
     expect_screen(browser, "place_document", secrets)
     shown = [m for m in browser.js("return window.__shown") if m != "starting"]
-    assert shown == ["place_document", "reading", "step_in", "wait", "look_at_camera", "appear_alone", "proceed",
-                     "place_document"]
+    assert shown == [
+        "place_document",
+        "reading",
+        "step_in",
+        "wait",
+        "look_at_camera",
+        "appear_alone",
+        "proceed",
+        "place_document",
+    ]
     assert [r.outcome.value for r in gate.watch.records] == ["cleared"]
 
 
@@ -266,4 +272,4 @@ def test_the_page_and_its_assets_are_served_locally():
     assert "default-src 'self'" in results["/"][1]
     assert results["/static/../server.py"][0] == 404
     html = (Path(__file__).resolve().parents[2] / "edge/display/static/index.html").read_text()
-    assert "http" not in html.replace('http-equiv', ''), "no asset from elsewhere"
+    assert "http" not in html.replace("http-equiv", ""), "no asset from elsewhere"
