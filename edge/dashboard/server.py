@@ -121,6 +121,16 @@ class Dashboard:
         return Response.json(self.fleet.snapshot())
 
     async def _command(self, request: Request) -> Response:
+        # The page is the only client: a JSON body (a cross-site form cannot send one without a CORS preflight,
+        # which this server never grants) and, when the browser names one, our own origin.
+        if not request.headers.get("content-type", "").startswith("application/json"):
+            return Response.json({"error": "expected application/json"}, 415)
+        origin = request.headers.get("origin")
+        if origin is not None and origin not in (
+            f"http://{request.headers.get('host', '')}",
+            f"https://{request.headers.get('host', '')}",
+        ):
+            return Response.json({"error": "cross-origin command refused"}, 403)
         body = request.json()
         if not isinstance(body, dict):
             raise ValueError("expected a JSON object")

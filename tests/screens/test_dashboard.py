@@ -50,12 +50,12 @@ class LiveDashboard:
         self.task = loop_thread.spawn(self.dashboard.run("127.0.0.1", self.port))
         self.url = f"http://127.0.0.1:{self.port}/"
 
-    def post(self, body: dict) -> tuple[int, dict]:
+    def post(self, body: dict, **headers: str) -> tuple[int, dict]:
         request = urllib.request.Request(
             self.url + "api/command",
             json.dumps(body).encode(),
             method="POST",
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", **headers},
         )
         try:
             with urllib.request.urlopen(request, timeout=5) as answer:
@@ -229,6 +229,9 @@ def test_commands_need_a_key_a_known_action_and_a_plain_gate_id(loop_thread, mos
         assert live.post({"gate": "g01", "action": "reset_alarm"})[0] == 503  # no signing key: refused
         assert live.post({"gate": "g01", "action": "format_disk"})[0] == 400
         assert live.post({"gate": "+/#", "action": "reset_alarm"})[0] == 400
+        # Another web page in the officer's browser cannot make it send one.
+        assert live.post({"gate": "g01", "action": "reset_alarm"}, Origin="http://evil.example")[0] == 403
+        assert live.post({"gate": "g01", "action": "reset_alarm"}, **{"Content-Type": "text/plain"})[0] == 415
     finally:
         live.task.cancel()
 
@@ -301,6 +304,7 @@ def test_two_hundred_gates_on_one_page_arrive_in_batches(browser, loop_thread, m
         )
         batches = browser.js("return window.__updates") - before
         assert 1 <= batches < 40, f"{batches} page updates for 400 messages"
+        assert browser.js("return document.body.dataset.density") == "compact"  # the whole site at a glance
         browser.screenshot("dashboard-200-gates")
     finally:
         client.disconnect()

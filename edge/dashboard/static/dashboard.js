@@ -45,6 +45,7 @@ function update(tile) {
   text(f.mode, tile.mode.replaceAll("_", " "));
   text(f.doors, Object.entries(tile.doors).map(([d, p]) => `${d} ${p}`).join(", ") || "–");
   text(f.alarms, tile.alarms.map((a) => a.replaceAll("_", " ")).join(", ") || "none");
+  f.alarms.dataset.empty = String(tile.alarms.length === 0);
   const last = tile.last_outcome;
   text(f.outcome, last ? `${last.outcome} (${last.reason})` : "–");
   text(f.throughput, `${tile.throughput_per_h} (${tile.transactions} total)`);
@@ -65,6 +66,20 @@ function update(tile) {
   }
 }
 
+// Density: compact by itself above COMPACT_ABOVE gates, until the officer chooses with the button.
+const COMPACT_ABOVE = 60;
+let densityChosen = false;
+function setDensity(compact) {
+  document.body.dataset.density = compact ? "compact" : "full";
+  const button = document.getElementById("density");
+  button.setAttribute("aria-pressed", String(compact));
+  button.textContent = compact ? "Full" : "Compact";
+}
+document.getElementById("density").addEventListener("click", () => {
+  densityChosen = true;
+  setDensity(document.body.dataset.density !== "compact");
+});
+
 function apply(message) {
   document.getElementById("site").textContent = message.site;
   const broker = document.getElementById("broker");
@@ -75,6 +90,7 @@ function apply(message) {
   text(document.getElementById("count-officer"), String(message.summary.needing_officer));
   document.body.dataset.commands = String(message.commands);
   for (const tile of message.tiles) update(tile);
+  if (!densityChosen) setDensity(tiles.size > COMPACT_ABOVE);
   window.__updates += 1;
 }
 
