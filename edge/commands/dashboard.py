@@ -46,6 +46,19 @@ def parse_listen(value: str) -> tuple[str, int]:
 
 
 def _dashboard(args: argparse.Namespace) -> int:
+    return run_dashboard(args.listen, args.broker, args.site, prefix=args.prefix, key=args.key, ca_file=args.ca_file)
+
+
+def run_dashboard(
+    listen: str,
+    broker: str,
+    site: str,
+    *,
+    prefix: str = "echannel/v1",
+    key: str | None = None,
+    ca_file: str | None = None,
+) -> int:
+    """Serve the dashboard until interrupted; the exit code. (`echannel monitor --web` can call this too.)"""
     import asyncio
     import logging
 
@@ -53,19 +66,19 @@ def _dashboard(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        host, port = parse_listen(args.listen)
-        dashboard = Dashboard(args.broker, args.site, prefix=args.prefix, key_file=args.key, ca_file=args.ca_file)
+        host, port = parse_listen(listen)
+        dashboard = Dashboard(broker, site, prefix=prefix, key_file=key, ca_file=ca_file)
     except (ValueError, OSError) as exc:
         print(f"echannel dashboard: {exc}", file=sys.stderr)
         return 2
 
     def started(bound: int) -> None:
-        print(f"dashboard of site {args.site} at http://{host}:{bound}/ (broker {args.broker})", flush=True)
+        print(f"dashboard of site {site} at http://{host}:{bound}/ (broker {broker})", flush=True)
 
     try:
         asyncio.run(dashboard.run(host, port, started))
     except OSError as exc:
-        print(f"echannel dashboard: cannot listen on {args.listen}: {exc}", file=sys.stderr)
+        print(f"echannel dashboard: cannot listen on {listen}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         pass

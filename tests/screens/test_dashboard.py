@@ -24,7 +24,7 @@ from edge.gate.actions import State
 from edge.gate.events import Door
 from edge.gate.machine import Gate
 from simulators.gate import GateWatch, InProcessRig
-from simulators.processes import free_port
+from simulators.processes import ChildProcess, free_port, port_open, wait_until
 from simulators.scenarios import SCENARIOS
 from tests.screens.harness import REPO
 from tests.screens.mqtt_gate import MqttTelemetryStandIn, connect, publish, state_payload
@@ -310,3 +310,32 @@ def test_two_hundred_gates_on_one_page_arrive_in_batches(browser, loop_thread, m
         client.disconnect()
         client.loop_stop()
         live.task.cancel()
+
+
+def test_the_command_serves_the_dashboard_until_stopped(mosquitto, tmp_path):
+    port = free_port()
+    argv = [
+        str(REPO / ".venv/bin/echannel"),
+        "dashboard",
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--broker",
+        mosquitto.url,
+        "--site",
+        SITE,
+    ]
+    with ChildProcess(argv, name="echannel-dashboard", log_dir=tmp_path) as dashboard:
+        wait_until(lambda: port_open("127.0.0.1", port), timeout=10, what="the dashboard listening")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as page:
+            assert page.status == 200 and b"dashboard.js" in page.read()
+        gate = connect(mosquitto.port, "one-gate")
+        publish(gate, f"{wire.DEFAULT_PREFIX}/{SITE}/g01/state", state_payload("idle", "in_service", [], CLOSED), True)
+        gate.disconnect()
+        gate.loop_stop()
+
+        def has_g01() -> bool:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/tiles", timeout=5) as tiles:
+                return [t["gate"] for t in json.loads(tiles.read())] == ["g01"]
+
+        wait_until(has_g01, timeout=5, what="g01 on the dashboard")
+        assert dashboard.stop() in (0, -15), dashboard.log_tail()
