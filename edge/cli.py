@@ -15,7 +15,11 @@ from collections.abc import Sequence
 import edge
 
 # Modules that add subcommands (each defines `register(subparsers)`).
-PLUGINS: tuple[str, ...] = ("edge.commands.core", "edge.commands.doctor")
+PLUGINS: tuple[str, ...] = (
+    "edge.commands.core",
+    "edge.commands.doctor",
+    "edge.commands.dashboard",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

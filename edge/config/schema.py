@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from edge.biometrics.settings import FaceSettings
 from edge.config.validate import setting
+from edge.display.settings import DisplaySettings
 from edge.document.settings import DocumentSettings
 from edge.doors.settings import DoorLinkSettings
 from edge.gate.settings import GateSettings
@@ -27,4 +28,5 @@ class GateConfig:
     doors: DoorLinkSettings = setting(default_factory=DoorLinkSettings)
     panel: PanelSettings = setting(default_factory=PanelSettings)
     telemetry: TelemetrySettings = setting(default_factory=TelemetrySettings)
+    display: DisplaySettings = setting(default_factory=DisplaySettings)
     logging: LoggingSettings = setting(default_factory=LoggingSettings)

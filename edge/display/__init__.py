@@ -1,0 +1,5 @@
+"""The traveller's guidance display (a local page for the gate's kiosk browser)."""
+
+from edge.display.server import TravellerDisplayServer
+
+__all__ = ["TravellerDisplayServer"]

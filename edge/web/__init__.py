@@ -1,0 +1,1 @@
+"""Small web serving shared by the traveller display and the control-room dashboard."""
