@@ -72,6 +72,7 @@ class Devices:
             "face": self.face,
             "doors": self.doors,
             "panel": self.panel,
+            "display": self.display,
             "telemetry": self.telemetry,
         }
 

@@ -66,7 +66,11 @@ class Panel(Protocol):
 
 
 class TravellerDisplay(Protocol):
+    """The traveller's screen: only ever given a Message and a progress figure, never personal data."""
+
+    async def run(self, emit: EventSink) -> None: ...
     def show(self, message: Message, progress: float | None = None) -> None: ...
+    def health(self) -> Health: ...
 
 
 class Telemetry(Protocol):

@@ -37,6 +37,6 @@ def build_devices(config: GateConfig, config_path: str) -> Devices:
         face=verifier(config.face, base),
         doors=doors(config.doors),
         panel=panel(config.panel),
-        display=display(),
+        display=display(config.display),
         telemetry=telemetry(config.telemetry, config.gate.site, config.gate.gate_id),
     )

@@ -230,8 +230,9 @@ class SimPanel(_Device):
         self.emit(ev.FireAlarmOn() if on else ev.FireAlarmOff())
 
 
-class SimDisplay:
+class SimDisplay(_Device):
     def __init__(self) -> None:
+        super().__init__()
         self.messages: list[Message] = []
 
     def show(self, message: Message, progress: float | None = None) -> None:

@@ -92,8 +92,7 @@ class LiveGate:
         self.stop = asyncio.Event()
         self.runner = asyncio.create_task(self.daemon.run(self.stop))
         await asyncio.wait_for(self.daemon.ready.wait(), 5)
-        self.server = asyncio.create_task(self.display.run(self.daemon.emit))
-        while self.display.health().ok is False:
+        while self.display.health().ok is False:  # the daemon runs the display like every device
             await asyncio.sleep(0.01)
 
     @property
@@ -106,9 +105,8 @@ class LiveGate:
 
     def shutdown(self) -> None:
         async def stop() -> None:
-            self.server.cancel()
             self.stop.set()
-            await asyncio.gather(self.runner, self.server, return_exceptions=True)
+            await self.runner
 
         self.loop_thread.run(stop())
 
