@@ -109,6 +109,7 @@ class _Reading:
     com: lds.EFCom | None = None
     sod: SOD | None = None
     extended: bool = False
+    stopped: bool = False  # Chip Authentication failed: the chip is not the one EF.SOD vouches for
 
 
 def read_document(
@@ -139,8 +140,8 @@ def read_document(
         _abort(reading, abort.reason)
     except SecureMessagingError:
         _abort(reading, "secure_messaging_error")
-    except AccessControlError as exc:
-        _abort(reading, "access_control_refused" if "refused" in str(exc) else "access_control_failed")
+    except AccessControlError:
+        _abort(reading, "access_control_failed")
     except (ChipError, MalformedData):
         _abort(reading, "read_error")
     except Exception as exc:  # the gate must get a result, whatever went wrong inside
@@ -203,11 +204,13 @@ def _run(link, reading, access_key, options, trust_store, now, rng, clock) -> No
     with _timed(reading, clock, "chip_authentication"):
         _chip_authentication(link, reading, dg14_infos)
     for number, name in ((1, "dg1"), (2, "dg2"), (15, "dg15")):
-        if number in listed and (number != 2 or options.read_portrait):
+        if number in listed and (number != 2 or options.read_portrait) and not reading.stopped:
             with _timed(reading, clock, name):
                 _read_file(link, reading, A.dg_fid(number))
     with _timed(reading, clock, "active_authentication"):
         _active_authentication(link, reading, dg14_infos, rng)
+    if reading.stopped:
+        link.sm = None
     with _timed(reading, clock, "checks"):
         _content_checks(reading, access_key, options, now)
         _passive_authentication(reading, sod_bytes, trust_store, options, now)
@@ -376,15 +379,23 @@ def _chip_authentication(link: _Link, reading: _Reading, infos: list) -> None:
             result.details[C.CHIP_AUTHENTICATION] = f"refused_{sw:04X}"
             return
     link.sm = terminal.session()
-    # Confirmed when the next command's response verifies under the new keys (the rest of the reading).
-    result.checks[C.CHIP_AUTHENTICATION] = CheckResult.UNDETERMINED
-    _, sw = link.send(A.select_ef(A.EF_COM))  # a SecureMessagingError here aborts: the chip is not genuine
+    # Confirmed when a response verifies under the new keys; a chip without the private key cannot do that.
+    try:
+        _, sw = link.send(A.select_ef(A.EF_COM))
+    except SecureMessagingError:
+        sw = A.SW_SM_INCORRECT
     result.checks[C.CHIP_AUTHENTICATION] = _ok(sw == A.SW_OK)
+    if sw != A.SW_OK:
+        result.details[C.CHIP_AUTHENTICATION] = "new_keys_not_confirmed"
+        reading.stopped = True
 
 
 def _active_authentication(link: _Link, reading: _Reading, dg14_infos: list, rng) -> None:
     result = reading.result
     dg15 = reading.files.get(A.dg_fid(15))
+    if reading.stopped:
+        result.checks[C.ACTIVE_AUTHENTICATION] = CheckResult.UNDETERMINED
+        return
     if dg15 is None:
         result.checks[C.ACTIVE_AUTHENTICATION] = CheckResult.NOT_SUPPORTED
         return
@@ -395,7 +406,9 @@ def _active_authentication(link: _Link, reading: _Reading, dg14_infos: list, rng
         result.details[C.ACTIVE_AUTHENTICATION] = "dg15_malformed"
         return
     challenge = rng(8)
-    signature, sw = link.send(A.internal_authenticate(challenge, ne=256))
+    # A 2048-bit RSA signature needs extended length; ECDSA and RSA-1024 fit a short response.
+    ne = 256 if reading.extended else SHORT_RESPONSE_LIMIT
+    signature, sw = link.send(A.internal_authenticate(challenge, ne=ne))
     if sw != A.SW_OK:
         result.checks[C.ACTIVE_AUTHENTICATION] = CheckResult.FAILED
         result.details[C.ACTIVE_AUTHENTICATION] = f"refused_{sw:04X}"
