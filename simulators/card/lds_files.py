@@ -20,9 +20,9 @@ from edge.document.tlv import encode as tlv
 
 # LDS file names the simulator uses, with their short file identifiers (ICAO 9303-10 table 38/39).
 FILE_IDS: dict[str, int] = {
-    "EF.CardAccess": 0x011C,
-    "EF.COM": 0x011E,
-    "EF.SOD": 0x011D,
+    "CardAccess": 0x011C,
+    "COM": 0x011E,
+    "SOD": 0x011D,
     "DG1": 0x0101,
     "DG2": 0x0102,
     "DG14": 0x010E,
