@@ -66,6 +66,17 @@ class ReadOptions:
     pace_curves: tuple[int, ...] = (13, 12)  # preferred standardized domain parameters
 
 
+def options_from_settings(settings, **overrides) -> ReadOptions:
+    """ReadOptions from the [document] configuration section (edge.document.settings.DocumentSettings)."""
+    values = {
+        "preferred_protocol": settings.access_control,
+        "allow_bac_fallback": settings.allow_bac_fallback,
+        "crl_max_age": dt.timedelta(hours=settings.crl_max_age_h),
+    }
+    values.update(overrides)
+    return ReadOptions(**values)
+
+
 class _Abort(Exception):
     def __init__(self, reason: str) -> None:
         self.reason = reason
@@ -523,4 +534,4 @@ def _passive_authentication(reading: _Reading, sod_bytes: bytes | None, trust_st
         result.details[C.SIGNER_REVOCATION] = reason
 
 
-__all__ = ["AccessKey", "DocumentError", "ReadOptions", "Transmit", "read_document"]
+__all__ = ["AccessKey", "DocumentError", "ReadOptions", "Transmit", "options_from_settings", "read_document"]

@@ -130,6 +130,23 @@ def test_bac_only_chip_falls_back_visibly(pki, trust_store):
     assert (result.protocol, result.fallback) == ("PACE->BAC", True) and result.verdict().accepted
 
 
+def test_pace_refused_by_the_chip_falls_back_to_bac(pki, trust_store):
+    document = issue_document(pki, kind="TD3", seed="pace-refused")  # EF.CardAccess offers PACE ...
+    chip = _chip(document, pace=False)  # ... but the chip refuses MSE:SET AT
+    result = _read(document, pki, trust_store, chip=chip)
+    assert (result.protocol, result.fallback) == ("PACE->BAC", True) and result.verdict().accepted
+
+
+def test_options_follow_the_document_settings():
+    import edge.config  # noqa: F401  (edge.document.settings is imported through the schema first)
+    from edge.document.session import options_from_settings
+    from edge.document.settings import DocumentSettings
+
+    options = options_from_settings(DocumentSettings(access_control="bac", allow_bac_fallback=False, crl_max_age_h=6))
+    assert (options.preferred_protocol, options.allow_bac_fallback) == ("bac", False)
+    assert options.crl_max_age == dt.timedelta(hours=6)
+
+
 def test_no_fallback_when_not_allowed(pki, trust_store):
     document = issue_document(pki, kind="TD1", seed="bac-only-2", pace_curves=())
     result = _read(document, pki, trust_store, chip=_chip(document, pace=False), allow_bac_fallback=False)
