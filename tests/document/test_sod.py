@@ -111,3 +111,36 @@ def test_revocation_needs_a_fresh_crl_of_the_issuer(pki, tmp_path):
     genuine = issue_document(pki, kind="TD3", seed="crl-ok")
     good = x509.load_der_x509_certificate(parse_sod(genuine.files["SOD"]).signer_certificate)
     assert with_crl.revocation(good, issuer, later, dt.timedelta(hours=48)) == (CheckResult.UNDETERMINED, "crl_stale")
+
+
+@pytest.mark.parametrize("flags", [[], ["-noattr"], ["-keyid"], ["-keyid", "-noattr"]])
+def test_sods_made_by_openssl_are_read(flags, tmp_path):
+    """What `openssl cms -sign` makes (with or without signed attributes, issuer+serial or key identifier)."""
+    import shutil
+    import subprocess
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not installed")
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "DS")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(99).not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=9))
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .sign(key, hashes.SHA256()))
+    (tmp_path / "ds.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "ds.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                        serialization.NoEncryption()))
+    from simulators.card import lds_files
+
+    (tmp_path / "lso.der").write_bytes(lds_files.lds_security_object({1: b"\x61\x00"}))
+    subprocess.run(["openssl", "cms", "-sign", "-binary", "-nodetach", "-nosmimecap", "-econtent_type",
+                    "2.23.136.1.1.1", "-md", "sha256", "-signer", str(tmp_path / "ds.pem"), "-inkey",
+                    str(tmp_path / "ds.key"), "-outform", "DER", "-in", str(tmp_path / "lso.der"),
+                    "-out", str(tmp_path / "sod.der"), *flags], check=True, capture_output=True)
+    sod = parse_sod(tlv.encode(0x77, (tmp_path / "sod.der").read_bytes()))
+    assert sod.signer_certificate is not None and (sod.signed_attributes is None) == ("-noattr" in flags)
+    assert verify_signature(sod).ok
