@@ -57,6 +57,7 @@ _SIGNER_FOR_DEFECT = {
 }
 
 Kind = Literal["TD1", "TD3"]
+PORTRAIT_MAX_SIZE = (480, 640)  # width, height: larger pictures are scaled down before encoding
 _SURNAMES = ("ERIKSSON", "DE<LA<CRUZ", "OKONKWO", "NAKAMURA", "SILVA", "MUELLER", "NOVAK", "HAAS", "KOWALSKA")
 _GIVEN = ("ANNA<MARIA", "JUAN", "CHIDI", "YUKI", "PEDRO<LUIS", "KLARA", "IVAN", "LENA", "ZOFIA")
 
@@ -206,6 +207,10 @@ def portrait_bytes(
         lds_files.image_format(bytes(portrait))
         return bytes(portrait)
     image = synthetic_portrait(seed) if portrait is None else portrait
+    height, width = image.shape[:2]
+    scale = min(1.0, PORTRAIT_MAX_SIZE[0] / width, PORTRAIT_MAX_SIZE[1] / height)
+    if max_bytes is not None and scale < 1.0:  # a camera-sized picture: down to a chip portrait's size
+        image = cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
     return lds_files.encode_portrait(image, fmt, max_bytes)
 
 
