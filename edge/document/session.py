@@ -18,8 +18,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from cryptography import x509
-
 from edge.document import apdu as A
 from edge.document import bac, lds, pace, tlv
 from edge.document import checks as C
@@ -41,7 +39,7 @@ from edge.document.errors import (
 from edge.document.mrz import CAN, MRZ
 from edge.document.securityinfo import parse_security_infos
 from edge.document.sm import SHORT_RESPONSE_LIMIT, SecureMessaging
-from edge.document.sod import SOD, parse_sod, verify_signature
+from edge.document.sod import SOD, load_certificate, parse_sod, verify_signature
 from edge.document.trust import TrustStore
 from edge.gate.events import CheckResult
 
@@ -504,7 +502,7 @@ def _passive_authentication(reading: _Reading, sod_bytes: bytes | None, trust_st
     signer = None
     if sod.signer_certificate is not None:
         try:
-            signer = x509.load_der_x509_certificate(sod.signer_certificate)
+            signer = load_certificate(sod.signer_certificate)
         except ValueError:
             signer = None
     verdict = verify_signature(sod, signer)
