@@ -1,6 +1,6 @@
 """The document reader adapter: edge.ports.DocumentReader over PC/SC (pyscard) and an MRZ source.
 
-    reader = PcscDocumentReader(settings.document, mrz_source=SerialMrzReader(port).start())
+    reader = PcscDocumentReader(settings.document)   # opens settings.document.mrz_port itself
     reader.accept_documents(True)
     await reader.run(emit)      # emits DocumentPresented, then DocumentAuthenticated or DocumentRejected
 
@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from edge.document.errors import TrustStoreError
 from edge.document.mrz import CAN, MRZ
+from edge.document.mrz_reader import SerialMrzReader
 from edge.document.pcsc import Cancelled, NoService, PcscContext, PcscError
 from edge.document.session import ReadOptions, read_document
 from edge.document.trust import TrustStore
@@ -88,6 +89,11 @@ class PcscDocumentReader:
         retry_interval_s: float = 1.0,
     ) -> None:
         self.settings = settings
+        self._owned_mrz_reader: SerialMrzReader | None = None
+        if mrz_source is None and can is None and settings.mrz_port:
+            # The configured OCR reader: this adapter starts and stops it with itself.
+            self._owned_mrz_reader = SerialMrzReader(settings.mrz_port, settings.mrz_baudrate, clock=clock)
+            mrz_source = self._owned_mrz_reader
         self.mrz_source = mrz_source
         self.can = CAN(can) if can else None
         if trust_store is None and settings.trust_store:
@@ -133,6 +139,11 @@ class PcscDocumentReader:
         figures = {"reads": float(self.reads), "last_read_ms": self.last_read_ms}
         if self.problem:
             return Health(False, self.problem, figures)
+        if self.mrz_source is None and self.can is None:
+            return Health(False, "no MRZ reader configured ([document] mrz_port)", figures)
+        mrz = self._owned_mrz_reader
+        if mrz is not None and not mrz.connected:
+            return Health(False, f"MRZ reader on {mrz.port} not connected", figures)
         return Health(True, f"reader {self.reader_name!r} present", figures)
 
     # --- thread life ---------------------------------------------------------------------------------------
@@ -140,6 +151,8 @@ class PcscDocumentReader:
     def start(self, emit: EventSink) -> PcscDocumentReader:
         self._emit = emit
         self._stop.clear()
+        if self._owned_mrz_reader is not None:
+            self._owned_mrz_reader.start()
         self._thread = threading.Thread(target=self._work, name="document-reader", daemon=True)
         self._thread.start()
         return self
@@ -150,6 +163,8 @@ class PcscDocumentReader:
         if self._thread is not None:
             self._thread.join(10.0)
             self._thread = None
+        if self._owned_mrz_reader is not None:
+            self._owned_mrz_reader.stop()
 
     def _wake(self) -> None:
         with self._context_lock:

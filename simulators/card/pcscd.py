@@ -54,7 +54,7 @@ class PcscdAlreadyRunning(PcscdError):
 def running_pcscd_pid() -> int | None:
     """PID of a live pcscd per /run/pcscd/pcscd.pid (a stale file after a SIGKILL does not count)."""
     try:
-        pid = int(PID_FILE.read_text().strip())
+        pid = int(PID_FILE.read_text().strip().strip("\x00").strip())  # pcscd writes "PID\n\0"
     except (OSError, ValueError):
         return None
     try:

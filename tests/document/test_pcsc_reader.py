@@ -5,6 +5,7 @@ mid-read is refused as retryable with its checks aborted, and the next card read
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 from collections.abc import Iterator
@@ -183,3 +184,40 @@ def test_documents_are_read_only_while_accepted(gate: Gate, pki: TestPKI) -> Non
     gate.reader.accept_documents(True)  # the card already on the reader is read now
     assert_authenticated([gate.next_event(), gate.next_event()], "BAC", "TD1")
     assert gate.reader.health().ok and gate.reader.health().figures["reads"] == 1
+
+
+def test_the_daemon_way_under_asyncio_with_the_configured_mrz_port(pcscd, emulator, trust_store, pki, tmp_path) -> None:
+    """As the daemon runs it: settings name the MRZ port, `run(emit)` is an asyncio task, emit is called from
+    the adapter's thread, cancelling the task stops everything."""
+    document = issue_document(pki, kind="TD1", seed="asyncio")
+
+    async def scenario(pty: MrzPty) -> list[Event]:
+        loop = asyncio.get_running_loop()
+        events: asyncio.Queue[Event] = asyncio.Queue()
+        settings = DocumentSettings(reader=pcscd.reader, mrz_port=pty.path, access_control="pace")
+        reader = PcscDocumentReader(settings, trust_store=trust_store)
+        task = asyncio.create_task(reader.run(lambda event: loop.call_soon_threadsafe(events.put_nowait, event)))
+        await asyncio.to_thread(wait_until, lambda: reader.health().ok, timeout=5, what="adapter healthy")
+        reader.accept_documents(True)
+        pty.send(document.mrz)
+        await asyncio.to_thread(emulator.insert, document_chip(document))
+        received = [await asyncio.wait_for(events.get(), 10), await asyncio.wait_for(events.get(), 10)]
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert reader.health().detail == "stopped"
+        return received
+
+    with MrzPty(link=tmp_path / "mrz") as pty:
+        events = asyncio.run(scenario(pty))
+    assert_authenticated(events, "PACE", "TD1")
+
+
+def test_health_names_a_missing_reader(pcscd: PcscDaemon) -> None:
+    reader = PcscDocumentReader(DocumentSettings(reader="no such reader"), can="123456", retry_interval_s=0.05)
+    reader.start(lambda event: None)
+    try:
+        wait_until(lambda: "no reader matching" in reader.health().detail, timeout=5, what="health report")
+        assert not reader.health().ok
+    finally:
+        reader.stop()

@@ -4,6 +4,7 @@ simulated chip and its answers come back, and the emulator's faults look to the 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -15,7 +16,7 @@ from edge.document.mrz import parse_mrz
 from edge.document.pcsc import Card, PcscContext
 from simulators.card.emulator import Faults, VpcdEmulator, document_chip
 from simulators.card.factory import Document, TestPKI, issue_document
-from simulators.card.pcscd import PcscDaemon
+from simulators.card.pcscd import PcscDaemon, PcscdError, free_port_pair, running_pcscd_pid
 
 pytestmark = pytest.mark.card
 
@@ -112,3 +113,27 @@ def test_readers_list_names_the_harness_reader(pcscd: PcscDaemon) -> None:
     with PcscContext() as context:
         assert context.find_reader("vpcd 00 00" if not pcscd.attached else "Virtual PCD") == pcscd.reader
         assert context.find_reader("no such reader") is None
+
+
+def test_a_slow_chip_is_slow_but_correct(insert, document) -> None:
+    card = insert(document, Faults(delay_s=0.03))
+    started = time.perf_counter()
+    sm = bac_session(card, document)
+    assert read_protected(card, sm, A.dg_fid(1), 0, 16)[1] == 0x9000
+    assert time.perf_counter() - started >= 5 * 0.03
+
+
+def test_the_harness_owns_the_machine_pcscd(pcscd: PcscDaemon) -> None:
+    if pcscd.attached:
+        pytest.skip("using a system pcscd")
+    assert running_pcscd_pid() == pcscd.pid
+    with pytest.raises(PcscdError, match="holds"):
+        PcscDaemon(lock_timeout=0.2).start()  # a second harness waits for the first, then gives up
+    port = free_port_pair()
+    assert 0 < port < 65535
+
+
+def test_fault_specs_parse_and_bad_ones_are_named() -> None:
+    assert Faults.parse("pull_after=5, delay_ms=20") == Faults(pull_after=5, delay_s=0.02)
+    with pytest.raises(ValueError, match="unknown fault 'explode'"):
+        Faults.parse("explode=1")
