@@ -119,6 +119,7 @@ class _Reading:
     sod: SOD | None = None
     extended: bool = False
     stopped: bool = False  # Chip Authentication failed: the chip is not the one EF.SOD vouches for
+    pace_terminal: pace.PACETerminal | None = None  # kept for PACE-CAM, checked once DG14 is read
 
 
 def read_document(
@@ -212,6 +213,10 @@ def _run(link, reading, access_key, options, trust_store, now, rng, clock) -> No
                 result.details[C.CHIP_AUTHENTICATION] = "dg14_malformed"
     with _timed(reading, clock, "chip_authentication"):
         _chip_authentication(link, reading, dg14_infos)
+    cam = reading.pace_terminal is not None and reading.pace_terminal.params.chip_authentication_mapping
+    if cam and 14 not in listed:  # CAM was run but there is no DG14 to check it against
+        result.checks[C.CHIP_AUTHENTICATION] = CheckResult.UNDETERMINED
+        result.details[C.CHIP_AUTHENTICATION] = "pace_cam_without_dg14"
     for number, name in ((1, "dg1"), (2, "dg2"), (15, "dg15")):
         if number in listed and (number != 2 or options.read_portrait) and not reading.stopped:
             with _timed(reading, clock, name):
@@ -285,7 +290,7 @@ def _access_control(link, reading, access_key, options, card_access, rng) -> Non
     if want_pace:
         if params is not None:
             try:
-                _pace(link, access_key, params, rng)
+                reading.pace_terminal = _pace(link, access_key, params, rng)
                 result.protocol = "PACE"
                 link.ok(A.select_aid(), "SELECT eMRTD")
                 return
@@ -300,7 +305,7 @@ def _access_control(link, reading, access_key, options, card_access, rng) -> Non
     result.protocol = "PACE->BAC" if result.fallback else "BAC"
 
 
-def _pace(link: _Link, access_key: AccessKey, params: pace.PACEParameters, rng) -> None:
+def _pace(link: _Link, access_key: AccessKey, params: pace.PACEParameters, rng) -> pace.PACETerminal:
     password = (pace.PACEPassword.from_can(access_key.value) if isinstance(access_key, CAN)
                 else pace.PACEPassword.from_mrz(access_key.key_information()))
     terminal = pace.PACETerminal(params, password, rng)
@@ -310,6 +315,7 @@ def _pace(link: _Link, access_key: AccessKey, params: pace.PACEParameters, rng) 
     response = link.ok(terminal.step3(response), "GENERAL AUTHENTICATE 3")
     response = link.ok(terminal.step4(response), "GENERAL AUTHENTICATE 4")
     link.sm = terminal.finish(response)
+    return terminal
 
 
 def _bac(link: _Link, access_key: AccessKey, rng) -> None:
@@ -376,6 +382,15 @@ def _chip_authentication(link: _Link, reading: _Reading, infos: list) -> None:
     except MalformedData:
         result.checks[C.CHIP_AUTHENTICATION] = CheckResult.FAILED
         result.details[C.CHIP_AUTHENTICATION] = "dg14_key_malformed"
+        return
+    terminal = reading.pace_terminal
+    if terminal is not None and terminal.params.chip_authentication_mapping:
+        # PACE-CAM already proved the static key; check it against DG14 (whose hash passive auth checks).
+        ok = offer is not None and terminal.verify_chip_authentication_mapping(offer.public_key)
+        result.checks[C.CHIP_AUTHENTICATION] = _ok(ok)
+        result.details[C.CHIP_AUTHENTICATION] = "pace_cam" if ok else "pace_cam_mismatch"
+        if not ok:
+            reading.stopped = True
         return
     if offer is None:
         result.checks[C.CHIP_AUTHENTICATION] = CheckResult.NOT_SUPPORTED

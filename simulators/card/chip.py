@@ -285,6 +285,7 @@ class Chip:
                 mrz_information=self.mrz_information,
                 can=self.can,
                 rng=self.rng,
+                static_private_key=self.ca_private_key,
             )
         except pace.PACEReferenceError as exc:
             raise _Status(A.SW_REFERENCE_NOT_FOUND) from exc

@@ -264,3 +264,22 @@ def _big_jpeg(min_bytes: int) -> bytes:
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])
     assert ok and len(data) >= min_bytes
     return data.tobytes()
+
+
+def test_pace_cam_authenticates_the_chip_during_access_control(pki, trust_store):
+    from edge.document.pace import card_access_for
+
+    document = issue_document(pki, kind="TD1", seed="cam", chip_authentication=True)
+    files = dict(document.files, CardAccess=card_access_for("P-256", "AES-128", "CAM"))
+    chip = Chip(files, mrz_information=parse_mrz(document.mrz).key_information(), ca_private_key=document.ca_key,
+                aa_private_key=document.aa_key)
+    result = _read(document, pki, trust_store, chip=chip)
+    _assert_all_reported(result)
+    assert result.protocol == "PACE" and result.checks[C.CHIP_AUTHENTICATION] is S
+    assert result.details[C.CHIP_AUTHENTICATION] == "pace_cam" and result.verdict().accepted
+
+    clone_key = issue_document(pki, kind="TD1", seed="cam-clone", chip_authentication=True).ca_key
+    clone = Chip(files, mrz_information=parse_mrz(document.mrz).key_information(), ca_private_key=clone_key)
+    result = _read(document, pki, trust_store, chip=clone)
+    assert result.checks[C.CHIP_AUTHENTICATION] is F
+    assert result.verdict().reason == "chip_authentication_failed"
