@@ -9,6 +9,7 @@ Terminal, with the APDUs the session sends (GENERAL AUTHENTICATE is chained: CLA
     t.step3(response)             -> GA 7C 83 PK_PCD           (chip: 7C 84 PK_PICC)
     t.step4(response)             -> GA 7C 85 T_PCD            (chip: 7C 86 T_PICC)
     sm = t.finish(response)       -> SecureMessaging (SSC 0)
+    t.verify_chip_authentication_mapping(dg14_key)   (PACE-CAM only, once DG14 is read)
 
 Mapping: G~ = s·G + H with H = SK_map,PCD · PK_map,PICC (a full point, which is why `cryptography` is not
 enough here). Point arithmetic uses the pure-Python `ecdsa` package: NOT constant-time. The terminal's keys
