@@ -214,7 +214,7 @@ def test_chip_answers_any_apdu(apdus):
 @settings(FUZZ, max_examples=max(10, EXAMPLES // 10))
 @given(st.data())
 def test_reading_with_a_hostile_chip_never_raises(data):
-    """Responses are mutated at random points of a BAC reading: the session returns a result, always."""
+    """Responses are mutated at random points of a BAC or PACE reading: the session returns a result, always."""
     pki, document = fuzz_document()
     CASES["count"] += 1
     mrz = parse_mrz(document.mrz)
@@ -232,6 +232,7 @@ def test_reading_with_a_hostile_chip_never_raises(data):
             return data.draw(mutated(response)) if choice else data.draw(st.binary(max_size=40))
         return response
 
-    result = read_document(hostile, mrz, ReadOptions(preferred_protocol="bac"), None, pki.now)
+    protocol = data.draw(st.sampled_from(["bac", "pace"]))
+    result = read_document(hostile, mrz, ReadOptions(preferred_protocol=protocol), None, pki.now)
     assert result.checks and (result.error or result.apdu_count > 5)
     assert not result.error.startswith("internal_error"), result.error
