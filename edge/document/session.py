@@ -192,7 +192,8 @@ def _timed(reading: _Reading, clock: Callable[[], float], name: str):
 def _run(link, reading, access_key, options, trust_store, now, rng, clock) -> None:
     result = reading.result
     with _timed(reading, clock, "access_control"):
-        card_access = _read_master_file(link, reading, options)
+        wants_pace = options.preferred_protocol == "pace" or isinstance(access_key, CAN)
+        card_access = _read_master_file(link, reading, options, wants_pace)
         _access_control(link, reading, access_key, options, card_access, rng)
     with _timed(reading, clock, "ef_com"):
         com = _read_file(link, reading, A.EF_COM)
@@ -231,12 +232,12 @@ def _run(link, reading, access_key, options, trust_store, now, rng, clock) -> No
     result.data_groups_read = tuple(sorted(n - 0x100 for n in reading.files if 0x101 <= n <= 0x110))
 
 
-def _read_master_file(link: _Link, reading: _Reading, options: ReadOptions) -> bytes | None:
+def _read_master_file(link: _Link, reading: _Reading, options: ReadOptions, wants_pace: bool) -> bytes | None:
     """EF.CardAccess (PACE parameters) and EF.ATR/INFO (extended length), both optional, read in the clear."""
     card_access = None
     try:
         link.send(A.select_mf())
-        if options.preferred_protocol == "pace" or options.allow_bac_fallback:
+        if wants_pace:
             card_access = _read_plain_optional(link, A.EF_CARD_ACCESS, options)
         if options.extended_length == "always":
             reading.extended = True
