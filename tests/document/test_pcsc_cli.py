@@ -109,5 +109,31 @@ def test_read_command_refuses_a_forgery_with_exit_status_1(
     assert send_command(str(control), "insert /no/such/dir").startswith("error ")
 
 
+def test_card_rig_serves_the_simulated_gate(pcscd: PcscDaemon, emulator, tmp_path: Path) -> None:
+    """What the simulated gate uses: the rig's settings and present/take_away, read by the adapter."""
+    import queue
+
+    from edge.config.schema import DocumentSettings  # via the schema: the settings module alone is circular
+    from edge.document.reader import PcscDocumentReader
+    from edge.gate.events import DocumentAuthenticated, DocumentPresented
+    from simulators.card.emulator import Faults
+    from simulators.card.rig import CardRig
+
+    with CardRig(tmp_path / "rig", pcscd=pcscd) as rig:
+        reader = PcscDocumentReader(DocumentSettings(**rig.document_settings()))  # type: ignore[arg-type]
+        events: queue.Queue = queue.Queue()
+        reader.start(events.put)
+        reader.accept_documents(True)
+        try:
+            wait_until(lambda: reader.health().ok, timeout=5, what="adapter healthy")
+            rig.present(issue(tmp_path, "rig-card"), Faults(delay_s=0.001))
+            assert isinstance(events.get(timeout=10), DocumentPresented)
+            assert isinstance(events.get(timeout=10), DocumentAuthenticated)
+            rig.take_away()
+        finally:
+            reader.stop()
+    assert not rig.control.exists() and rig.emulator is None
+
+
 def test_sim_document_rejects_an_unknown_defect(tmp_path: Path) -> None:
     assert main(["sim", "document", "--out", str(tmp_path / "x"), "--defect", "forged_by_magic"]) == 2
