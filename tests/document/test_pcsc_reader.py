@@ -221,3 +221,32 @@ def test_health_names_a_missing_reader(pcscd: PcscDaemon) -> None:
         assert not reader.health().ok
     finally:
         reader.stop()
+
+
+@pytest.mark.parametrize("extended", [True, False])
+def test_a_portrait_beyond_32_kb_reads_through_pcscd(gate: Gate, pki: TestPKI, extended: bool) -> None:
+    noise = np.random.default_rng(7).integers(0, 255, (640, 480, 3), dtype=np.uint8)
+    document = issue_document(pki, kind="TD3", seed=f"big-{extended}", portrait=noise, portrait_max_bytes=None)
+    assert len(document.files["DG2"]) > 40_000
+    gate.take_away()
+    gate.pty.send(document.mrz)
+    gate.emulator.insert(document_chip(document, extended_length=extended))
+    gate.pcscd.wait_for_card(present=True)
+    event = assert_authenticated([gate.next_event(), gate.next_event()], "BAC", "TD3")
+    assert event.portrait.shape == (640, 480, 3)
+    assert event.apdu_count > (len(document.files["DG2"]) // 256 if not extended else 0)
+
+
+def test_pace_with_a_card_access_number_needs_no_mrz(pcscd, emulator, trust_store, pki) -> None:
+    document = issue_document(pki, kind="TD1", seed="can")
+    reader = PcscDocumentReader(DocumentSettings(reader=pcscd.reader), can=document.can, trust_store=trust_store)
+    events: queue.Queue[Event] = queue.Queue()
+    reader.start(events.put)
+    reader.accept_documents(True)
+    try:
+        emulator.insert(document_chip(document))
+        presented, result = events.get(timeout=10), events.get(timeout=10)
+    finally:
+        reader.stop()
+    assert isinstance(presented, DocumentPresented) and isinstance(result, DocumentAuthenticated)
+    assert result.protocol == "PACE" and dict(result.checks)[C.DG1_MATCHES_MRZ] is CheckResult.NOT_SUPPORTED
