@@ -214,10 +214,6 @@ def _run(link, reading, access_key, options, trust_store, now, rng, clock) -> No
                 result.details[C.CHIP_AUTHENTICATION] = "dg14_malformed"
     with _timed(reading, clock, "chip_authentication"):
         _chip_authentication(link, reading, dg14_infos)
-    cam = reading.pace_terminal is not None and reading.pace_terminal.params.chip_authentication_mapping
-    if cam and 14 not in listed:  # CAM was run but there is no DG14 to check it against
-        result.checks[C.CHIP_AUTHENTICATION] = CheckResult.UNDETERMINED
-        result.details[C.CHIP_AUTHENTICATION] = "pace_cam_without_dg14"
     for number, name in ((1, "dg1"), (2, "dg2"), (15, "dg15")):
         if number in listed and (number != 2 or options.read_portrait) and not reading.stopped:
             with _timed(reading, clock, name):
@@ -387,6 +383,10 @@ def _chip_authentication(link: _Link, reading: _Reading, infos: list) -> None:
     terminal = reading.pace_terminal
     if terminal is not None and terminal.params.chip_authentication_mapping:
         # PACE-CAM already proved the static key; check it against DG14 (whose hash passive auth checks).
+        if not infos:
+            result.checks[C.CHIP_AUTHENTICATION] = CheckResult.UNDETERMINED
+            result.details[C.CHIP_AUTHENTICATION] = "pace_cam_without_dg14"
+            return
         ok = offer is not None and terminal.verify_chip_authentication_mapping(offer.public_key)
         result.checks[C.CHIP_AUTHENTICATION] = _ok(ok)
         result.details[C.CHIP_AUTHENTICATION] = "pace_cam" if ok else "pace_cam_mismatch"

@@ -283,3 +283,16 @@ def test_pace_cam_authenticates_the_chip_during_access_control(pki, trust_store)
     result = _read(document, pki, trust_store, chip=clone)
     assert result.checks[C.CHIP_AUTHENTICATION] is F
     assert result.verdict().reason == "chip_authentication_failed"
+
+
+def test_pace_cam_without_dg14_leaves_chip_authentication_undetermined(pki, trust_store):
+    from edge.document.pace import card_access_for
+
+    document = issue_document(pki, kind="TD1", seed="cam-no-dg14", chip_authentication=True)
+    files = dict(document.files, CardAccess=card_access_for("P-256", "AES-128", "CAM"))
+    files["COM"] = bytes.fromhex("60055C0361756F")  # lists DG1, DG2, DG15 only (DG14 hidden)
+    chip = Chip(files, mrz_information=parse_mrz(document.mrz).key_information(), ca_private_key=document.ca_key,
+                aa_private_key=document.aa_key)
+    result = _read(document, pki, trust_store, chip=chip)
+    assert result.checks[C.CHIP_AUTHENTICATION] is CheckResult.UNDETERMINED
+    assert result.portrait is not None and result.checks[C.ACTIVE_AUTHENTICATION] is S
