@@ -120,6 +120,7 @@ class _Reading:
     extended: bool = False
     stopped: bool = False  # Chip Authentication failed: the chip is not the one EF.SOD vouches for
     pace_terminal: pace.PACETerminal | None = None  # kept for PACE-CAM, checked once DG14 is read
+    sod_groups: set[int] = field(default_factory=set)
 
 
 def read_document(
@@ -202,7 +203,10 @@ def _run(link, reading, access_key, options, trust_store, now, rng, clock) -> No
         reading.com = lds.parse_com(com)
     with _timed(reading, clock, "ef_sod"):
         sod_bytes = _read_file(link, reading, A.EF_SOD)
-    listed = set(reading.com.data_groups)
+    # EF.SOD is signed, EF.COM is not: a clone could drop DG15 from EF.COM to dodge Active Authentication,
+    # so everything either file lists is read.
+    listed = set(reading.com.data_groups) | _sod_groups(sod_bytes)
+    reading.sod_groups = _sod_groups(sod_bytes)
     dg14_infos: list = []
     if 14 in listed:
         with _timed(reading, clock, "dg14"):
@@ -226,6 +230,15 @@ def _run(link, reading, access_key, options, trust_store, now, rng, clock) -> No
         _content_checks(reading, access_key, options, now)
         _passive_authentication(reading, sod_bytes, trust_store, options, now)
     result.data_groups_read = tuple(sorted(n - 0x100 for n in reading.files if 0x101 <= n <= 0x110))
+
+
+def _sod_groups(sod_bytes: bytes | None) -> set[int]:
+    if sod_bytes is None:
+        return set()
+    try:
+        return set(parse_sod(sod_bytes).dg_hashes)
+    except MalformedData:
+        return set()
 
 
 def _read_master_file(link: _Link, reading: _Reading, options: ReadOptions, wants_pace: bool) -> bytes | None:
@@ -384,8 +397,9 @@ def _chip_authentication(link: _Link, reading: _Reading, infos: list) -> None:
     if terminal is not None and terminal.params.chip_authentication_mapping:
         # PACE-CAM already proved the static key; check it against DG14 (whose hash passive auth checks).
         if not infos:
-            result.checks[C.CHIP_AUTHENTICATION] = CheckResult.UNDETERMINED
-            result.details[C.CHIP_AUTHENTICATION] = "pace_cam_without_dg14"
+            withheld = 14 in reading.sod_groups  # EF.SOD vouches for a DG14 the chip will not show
+            result.checks[C.CHIP_AUTHENTICATION] = CheckResult.FAILED if withheld else CheckResult.UNDETERMINED
+            result.details[C.CHIP_AUTHENTICATION] = "dg14_unreadable" if withheld else "pace_cam_without_dg14"
             return
         ok = offer is not None and terminal.verify_chip_authentication_mapping(offer.public_key)
         result.checks[C.CHIP_AUTHENTICATION] = _ok(ok)
@@ -394,7 +408,11 @@ def _chip_authentication(link: _Link, reading: _Reading, infos: list) -> None:
             reading.stopped = True
         return
     if offer is None:
-        result.checks[C.CHIP_AUTHENTICATION] = CheckResult.NOT_SUPPORTED
+        if not infos and 14 in reading.sod_groups:  # DG14 withheld: it may hold a CA key a clone cannot use
+            result.checks[C.CHIP_AUTHENTICATION] = CheckResult.FAILED
+            result.details[C.CHIP_AUTHENTICATION] = "dg14_unreadable"
+        else:
+            result.checks[C.CHIP_AUTHENTICATION] = CheckResult.NOT_SUPPORTED
         return
     terminal = ChipAuthenticationTerminal(offer)
     for command in terminal.commands():
@@ -422,7 +440,11 @@ def _active_authentication(link: _Link, reading: _Reading, dg14_infos: list, rng
         result.checks[C.ACTIVE_AUTHENTICATION] = CheckResult.UNDETERMINED
         return
     if dg15 is None:
-        result.checks[C.ACTIVE_AUTHENTICATION] = CheckResult.NOT_SUPPORTED
+        if 15 in reading.sod_groups:  # EF.SOD vouches for an AA key the chip will not show
+            result.checks[C.ACTIVE_AUTHENTICATION] = CheckResult.FAILED
+            result.details[C.ACTIVE_AUTHENTICATION] = "dg15_unreadable"
+        else:
+            result.checks[C.ACTIVE_AUTHENTICATION] = CheckResult.NOT_SUPPORTED
         return
     try:
         public_key = lds.parse_dg15(dg15)

@@ -285,14 +285,37 @@ def test_pace_cam_authenticates_the_chip_during_access_control(pki, trust_store)
     assert result.verdict().reason == "chip_authentication_failed"
 
 
-def test_pace_cam_without_dg14_leaves_chip_authentication_undetermined(pki, trust_store):
+def test_pace_cam_with_dg14_withheld_fails_chip_authentication_and_reading_goes_on(pki, trust_store):
     from edge.document.pace import card_access_for
 
     document = issue_document(pki, kind="TD1", seed="cam-no-dg14", chip_authentication=True)
     files = dict(document.files, CardAccess=card_access_for("P-256", "AES-128", "CAM"))
-    files["COM"] = bytes.fromhex("60055C0361756F")  # lists DG1, DG2, DG15 only (DG14 hidden)
+    del files["DG14"]
     chip = Chip(files, mrz_information=parse_mrz(document.mrz).key_information(), ca_private_key=document.ca_key,
                 aa_private_key=document.aa_key)
     result = _read(document, pki, trust_store, chip=chip)
-    assert result.checks[C.CHIP_AUTHENTICATION] is CheckResult.UNDETERMINED
+    assert result.checks[C.CHIP_AUTHENTICATION] is F
+    assert result.details[C.CHIP_AUTHENTICATION] == "dg14_unreadable"
     assert result.portrait is not None and result.checks[C.ACTIVE_AUTHENTICATION] is S
+
+
+def test_a_clone_hiding_dg15_from_ef_com_still_faces_active_authentication(pki, trust_store):
+    document = issue_document(pki, kind="TD3", seed="hide-dg15", defect="cloned_chip")
+    files = dict(document.files, COM=bytes.fromhex("60055C0361756E"))  # DG1, DG2, DG14: no DG15
+    result = _read(document, pki, trust_store, chip=Chip(files, mrz_information=parse_mrz(
+        document.mrz).key_information(), aa_private_key=document.aa_key))
+    assert result.checks[C.ACTIVE_AUTHENTICATION] is F and 15 in result.data_groups_read
+
+    del files["DG15"]  # and a chip that does not even have it
+    result = _read(document, pki, trust_store, chip=Chip(files, mrz_information=parse_mrz(
+        document.mrz).key_information(), aa_private_key=document.aa_key))
+    assert result.checks[C.ACTIVE_AUTHENTICATION] is F
+    assert result.details[C.ACTIVE_AUTHENTICATION] == "dg15_unreadable"
+
+
+def test_a_chip_withholding_dg14_fails_chip_authentication(pki, trust_store):
+    document = issue_document(pki, kind="TD3", seed="hide-dg14", chip_authentication=True)
+    files = {name: data for name, data in document.files.items() if name != "DG14"}
+    result = _read(document, pki, trust_store, chip=Chip(files, mrz_information=parse_mrz(
+        document.mrz).key_information(), aa_private_key=document.aa_key, ca_private_key=document.ca_key))
+    assert result.checks[C.CHIP_AUTHENTICATION] is F and not result.verdict().accepted
