@@ -8,6 +8,8 @@ Never a model of a real eMRTD (those refuse plain reads with 6982).
 from __future__ import annotations
 
 from edge.document import tlv
+from edge.document.apdu import CommandAPDU
+from edge.document.errors import MalformedData
 from simulators.card.chip import file_id
 
 _OK, _NOT_FOUND, _WRONG_P1P2, _INS_NOT_SUPPORTED, _NO_CURRENT = 0x9000, 0x6A82, 0x6B00, 0x6D00, 0x6986
@@ -22,43 +24,30 @@ class PlainCard:
         self.current = None
 
     def process(self, command: bytes) -> bytes:
-        if len(command) < 4:
+        try:
+            c = CommandAPDU.decode(command)
+        except MalformedData:
             return _sw(0x6700)
-        ins, p1, p2 = command[1], command[2], command[3]
-        body = command[4:]
-        if ins == 0xA4:
-            if p1 in (0x00, 0x02) and len(body) >= 3 and body[0] == 2:
-                fid = int.from_bytes(body[1:3], "big")
+        if c.ins == 0xA4:
+            if c.p1 in (0x00, 0x02) and len(c.data) == 2:
+                fid = int.from_bytes(c.data, "big")
                 if fid in self.files:
                     self.current = fid
                     return _sw(_OK)
                 return _sw(_OK if fid == 0x3F00 else _NOT_FOUND)
             return _sw(_OK)  # SELECT by AID: the one application there is
-        if ins in (0xB0, 0xB1):
+        if c.ins in (0xB0, 0xB1):
             if self.current is None:
                 return _sw(_NO_CURRENT)
-            content = self.files[self.current]
-            ne = _ne(body, ins == 0xB1)
-            if ins == 0xB0:
-                offset = (p1 << 8) | p2
-                chunk = content[offset : offset + ne]
-                return chunk + _sw(_OK) if offset <= len(content) else _sw(_WRONG_P1P2)
-            lc = body[0]
-            offset = int.from_bytes(tlv.expect(body[1 : 1 + lc], 0x54), "big")
+            content, ne = self.files[self.current], c.ne or 256
+            if c.ins == 0xB0:
+                offset = (c.p1 << 8) | c.p2
+                if offset > len(content):
+                    return _sw(_WRONG_P1P2)
+                return content[offset : offset + ne] + _sw(_OK)
+            offset = int.from_bytes(tlv.expect(c.data, 0x54), "big")
             return tlv.encode(0x53, content[offset : offset + max(1, ne - 4)]) + _sw(_OK)
         return _sw(_INS_NOT_SUPPORTED)
-
-
-def _ne(body: bytes, has_data: bool) -> int:
-    """Le of a short or extended APDU (0 meaning the maximum)."""
-    if has_data:
-        body = body[1 + body[0] :] if body and body[0] else body[3 + int.from_bytes(body[1:3], "big") :]
-    if len(body) == 1:
-        return body[0] or 256
-    if len(body) in (2, 3):
-        value = int.from_bytes(body[-2:], "big")
-        return value or 65536
-    return 256
 
 
 def _sw(sw: int) -> bytes:
