@@ -19,6 +19,7 @@ import fcntl
 import os
 import shutil
 import socket
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -208,6 +209,38 @@ class PcscDaemon:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run our pcscd with its vpcd reader until interrupted; print the reader name and the vpcd port."""
+    import argparse
+    import signal
+    import threading
+
+    parser = argparse.ArgumentParser(prog="python -m simulators.card.pcscd", description=main.__doc__)
+    parser.add_argument("--port", type=int, default=None, help="vpcd port (default: a free one)")
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        daemon = PcscDaemon(port=args.port).start()
+    except PcscdError as exc:
+        print(f"pcscd: {exc}", file=sys.stderr)
+        return 2
+    print(f"reader {daemon.reader!r}, vpcd port {daemon.port}, pcscd PID {daemon.pid}", flush=True)
+    try:
+        while not stop.wait(0.5):
+            if daemon.child is not None and not daemon.child.alive():
+                print(f"pcscd exited:\n{daemon.child.log_tail()}", file=sys.stderr)
+                return 1
+    finally:
+        daemon.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
 
 
 __all__ = ["PcscDaemon", "PcscError", "PcscdAlreadyRunning", "PcscdError", "free_port_pair", "running_pcscd_pid"]
