@@ -250,3 +250,13 @@ def test_pace_with_a_card_access_number_needs_no_mrz(pcscd, emulator, trust_stor
         reader.stop()
     assert isinstance(presented, DocumentPresented) and isinstance(result, DocumentAuthenticated)
     assert result.protocol == "PACE" and dict(result.checks)[C.DG1_MATCHES_MRZ] is CheckResult.NOT_SUPPORTED
+
+
+def test_an_mrz_scanned_just_after_the_chip_is_seen_is_waited_for(gate: Gate, pki: TestPKI) -> None:
+    document = issue_document(pki, kind="TD3", seed="late-scan")
+    gate.take_away()
+    gate.emulator.insert(document_chip(document))
+    assert isinstance(gate.next_event(), DocumentPresented)  # the chip is seen, no scan yet
+    gate.pty.send(document.mrz)
+    result = gate.next_event()
+    assert isinstance(result, DocumentAuthenticated) and result.document_type == "TD3"
