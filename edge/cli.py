@@ -19,6 +19,7 @@ PLUGINS: tuple[str, ...] = (
     "edge.commands.core",
     "edge.commands.doctor",
     "edge.commands.dashboard",
+    "edge.commands.document",
 )
 
 

@@ -90,8 +90,7 @@ class DocumentResult:
 
     def verdict(self, require_chip_authentication: bool = False) -> Verdict:
         if self.error:
-            retryable = self.error not in ("access_control_refused",)
-            return Verdict(False, self.error, retryable)
+            return Verdict(False, self.error, True)
         for name, reason in FAILURE_REASONS.items():
             if self.checks.get(name) is CheckResult.FAILED:
                 return Verdict(False, reason, name == MRZ_CHECK_DIGITS)

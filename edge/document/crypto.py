@@ -7,6 +7,7 @@ Single DES (for the retail MAC) is 3DES with K K K.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -70,13 +71,30 @@ def _des3_key(key: bytes) -> bytes:
     raise ValueError("3DES key must be 8, 16 or 24 bytes")
 
 
+# Cipher objects are reusable (each encryptor() is a fresh context); building them costs more than the
+# few blocks of a typical APDU, so the zero-IV and ECB ones are cached per key (a session uses a handful;
+# the small cache also means old session keys do not linger).
+@functools.lru_cache(maxsize=8)
+def _des3_cbc_zero(key: bytes) -> Cipher:
+    return Cipher(TripleDES(_des3_key(key)), modes.CBC(_ZERO8))
+
+
+@functools.lru_cache(maxsize=8)
+def _aes_ecb(key: bytes) -> Cipher:
+    return Cipher(algorithms.AES(key), modes.ECB())
+
+
+def _des3(key: bytes, iv: bytes) -> Cipher:
+    return _des3_cbc_zero(bytes(key)) if iv == _ZERO8 else Cipher(TripleDES(_des3_key(key)), modes.CBC(iv))
+
+
 def des3_encrypt(key: bytes, data: bytes, iv: bytes = _ZERO8) -> bytes:
-    enc = Cipher(TripleDES(_des3_key(key)), modes.CBC(iv)).encryptor()
+    enc = _des3(key, iv).encryptor()
     return enc.update(data) + enc.finalize()
 
 
 def des3_decrypt(key: bytes, data: bytes, iv: bytes = _ZERO8) -> bytes:
-    dec = Cipher(TripleDES(_des3_key(key)), modes.CBC(iv)).decryptor()
+    dec = _des3(key, iv).decryptor()
     return dec.update(data) + dec.finalize()
 
 
@@ -91,7 +109,7 @@ def aes_decrypt(key: bytes, data: bytes, iv: bytes = _ZERO16) -> bytes:
 
 
 def aes_ecb_encrypt(key: bytes, block: bytes) -> bytes:
-    enc = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+    enc = _aes_ecb(bytes(key)).encryptor()
     return enc.update(block) + enc.finalize()
 
 

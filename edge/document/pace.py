@@ -9,6 +9,7 @@ Terminal, with the APDUs the session sends (GENERAL AUTHENTICATE is chained: CLA
     t.step3(response)             -> GA 7C 83 PK_PCD           (chip: 7C 84 PK_PICC)
     t.step4(response)             -> GA 7C 85 T_PCD            (chip: 7C 86 T_PICC)
     sm = t.finish(response)       -> SecureMessaging (SSC 0)
+    t.verify_chip_authentication_mapping(dg14_key)   (PACE-CAM only, once DG14 is read)
 
 Mapping: G~ = s·G + H with H = SK_map,PCD · PK_map,PICC (a full point, which is why `cryptography` is not
 enough here). Point arithmetic uses the pure-Python `ecdsa` package: NOT constant-time. The terminal's keys
@@ -28,8 +29,19 @@ from ecdsa.ellipticcurve import PointJacobi
 
 from edge.document import tlv
 from edge.document.apdu import CommandAPDU
-from edge.document.crypto import AES128, AES192, AES256, DES3, PACE_COUNTER, CipherSuite, constant_time_equal
-from edge.document.errors import AccessControlError, MalformedData
+from edge.document.crypto import (
+    AES128,
+    AES192,
+    AES256,
+    DES3,
+    PACE_COUNTER,
+    CipherSuite,
+    aes_ecb_encrypt,
+    constant_time_equal,
+    pad,
+    unpad,
+)
+from edge.document.errors import AccessControlError, MalformedData, SecureMessagingError
 from edge.document.securityinfo import ID_PACE, PACEInfo, encode_oid, encode_pace_info, encode_security_infos
 from edge.document.sm import SecureMessaging
 
@@ -51,6 +63,7 @@ CURVE_NAMES = {"P-256": 12, "secp256r1": 12, "NIST P-256": 12, "brainpoolP256r1"
                "brainpoolP384r1": 16, "P-224": 10, "brainpoolP224r1": 11, "brainpoolP320r1": 14,
                "brainpoolP512r1": 17, "P-521": 18}
 ECDH_GM = ID_PACE + ".2"
+ECDH_CAM = ID_PACE + ".6"  # Chip Authentication Mapping: generic mapping + proof of the chip's static key
 SUITES = {1: DES3, 2: AES128, 3: AES192, 4: AES256}
 CIPHER_NAMES = {"3DES": 1, "AES-128": 2, "AES-192": 3, "AES-256": 4}
 
@@ -69,7 +82,14 @@ class PACEParameters:
 
     @property
     def supported(self) -> bool:
-        return self.protocol.rsplit(".", 1)[0] == ECDH_GM and self._suite_code in SUITES and self.parameter_id in CURVES
+        family = self.protocol.rsplit(".", 1)[0]
+        if family == ECDH_CAM and self._suite_code == 1:
+            return False  # CAM is defined for AES only
+        return family in (ECDH_GM, ECDH_CAM) and self._suite_code in SUITES and self.parameter_id in CURVES
+
+    @property
+    def chip_authentication_mapping(self) -> bool:
+        return self.protocol.rsplit(".", 1)[0] == ECDH_CAM
 
     @property
     def _suite_code(self) -> int:
@@ -87,8 +107,9 @@ class PACEParameters:
         return CURVES[self.parameter_id]
 
     @classmethod
-    def named(cls, curve: str = "brainpoolP256r1", cipher: str = "AES-128") -> PACEParameters:
-        return cls(f"{ECDH_GM}.{CIPHER_NAMES[cipher]}", CURVE_NAMES[curve])
+    def named(cls, curve: str = "brainpoolP256r1", cipher: str = "AES-128", mapping: str = "GM") -> PACEParameters:
+        family = {"GM": ECDH_GM, "CAM": ECDH_CAM}[mapping]
+        return cls(f"{family}.{CIPHER_NAMES[cipher]}", CURVE_NAMES[curve])
 
 
 def choose_parameters(infos: list, preferred: tuple[int, ...] = (13, 12)) -> PACEParameters | None:
@@ -99,14 +120,16 @@ def choose_parameters(infos: list, preferred: tuple[int, ...] = (13, 12)) -> PAC
         if isinstance(info, PACEInfo) and info.parameter_id is not None
     ]
     candidates = [c for c in candidates if c.supported]
-    candidates.sort(key=lambda c: (preferred.index(c.parameter_id) if c.parameter_id in preferred else 99,
+    # CAM first (it authenticates the chip as part of PACE), then the preferred curves, then the longer key.
+    candidates.sort(key=lambda c: (not c.chip_authentication_mapping,
+                                   preferred.index(c.parameter_id) if c.parameter_id in preferred else 99,
                                    -c.suite.key_bits))
     return candidates[0] if candidates else None
 
 
-def card_access_for(curve: str = "brainpoolP256r1", cipher: str = "AES-128") -> bytes:
+def card_access_for(curve: str = "brainpoolP256r1", cipher: str = "AES-128", mapping: str = "GM") -> bytes:
     """EF.CardAccess announcing one PACE protocol (the simulator's default)."""
-    params = PACEParameters.named(curve, cipher)
+    params = PACEParameters.named(curve, cipher, mapping)
     return encode_security_infos([encode_pace_info(PACEInfo(params.protocol, 2, params.parameter_id))])
 
 
@@ -185,6 +208,24 @@ def token(params: PACEParameters, ks_mac: bytes, other_public_key: bytes) -> byt
     return params.suite.mac(ks_mac, _public_key_object(params.protocol, other_public_key))
 
 
+def _cam_iv(suite: CipherSuite, ks_enc: bytes) -> bytes:
+    """CAM encrypts CA_IC in CBC with IV = E(KSenc, -1), i.e. the all-ones block."""
+    return aes_ecb_encrypt(ks_enc, b"\xff" * suite.block_size)
+
+
+def _cam_encrypt(suite: CipherSuite, ks_enc: bytes, data: bytes) -> bytes:
+    return suite.encrypt(ks_enc, pad(data, suite.block_size), _cam_iv(suite, ks_enc))
+
+
+def _cam_decrypt(suite: CipherSuite, ks_enc: bytes, data: bytes) -> bytes:
+    if not data or len(data) % suite.block_size:
+        raise AccessControlError("encrypted chip authentication data is not whole cipher blocks")
+    try:
+        return unpad(suite.decrypt(ks_enc, data, _cam_iv(suite, ks_enc)))
+    except SecureMessagingError as exc:
+        raise AccessControlError("encrypted chip authentication data: bad padding") from exc
+
+
 def _dynamic_auth(tag: int, value: bytes) -> bytes:
     return tlv.encode(0x7C, tlv.encode(tag, value))
 
@@ -232,6 +273,8 @@ class PACETerminal:
         self.chip_public_key: bytes | None = None
         self.ks_enc: bytes | None = None
         self.ks_mac: bytes | None = None
+        self.chip_mapping_key: bytes | None = None  # PK_map,IC: CAM proves the chip's static key against it
+        self.chip_authentication_data: int | None = None  # CA_IC, recovered from DO8A (CAM only)
 
     def set_at(self) -> CommandAPDU:
         return set_at(self.params, self.password)
@@ -251,7 +294,8 @@ class PACETerminal:
         return _general_authenticate(_dynamic_auth(0x81, public), last=False)
 
     def step3(self, response: bytes, *, ephemeral_key: int | None = None) -> CommandAPDU:
-        chip_map = decode_point(self.curve, _parse_dynamic_auth(response, 0x82))
+        self.chip_mapping_key = _parse_dynamic_auth(response, 0x82)
+        chip_map = decode_point(self.curve, self.chip_mapping_key)
         assert self.nonce is not None and self._map_key is not None
         shared = chip_map * self._map_key
         self._generator = _map_generator(self.curve, self.nonce, shared)
@@ -276,7 +320,27 @@ class PACETerminal:
         assert self.ks_mac is not None and self.ks_enc is not None and self.public_key is not None
         if not constant_time_equal(chip_token, token(self.params, self.ks_mac, self.public_key)):
             raise AccessControlError("chip's authentication token does not verify")
+        if self.params.chip_authentication_mapping:
+            encrypted = _parse_dynamic_auth(response, 0x8A)
+            plain = _cam_decrypt(self.params.suite, self.ks_enc, encrypted)
+            self.chip_authentication_data = int.from_bytes(plain, "big")
         return SecureMessaging(self.params.suite, self.ks_enc, self.ks_mac, 0)
+
+    def verify_chip_authentication_mapping(self, static_public_key) -> bool:
+        """CAM (9303-11 §4.4.3.5.2): PK_map,IC == CA_IC · PK_IC, with PK_IC the chip's static key from DG14
+        (a `cryptography` EC public key). Only meaningful once passive authentication vouches for DG14."""
+        if self.chip_authentication_data is None or self.chip_mapping_key is None:
+            return False
+        try:
+            numbers = static_public_key.public_numbers()
+            static = decode_point(self.curve, b"\x04" + numbers.x.to_bytes(_coordinate_length(self.curve), "big")
+                                  + numbers.y.to_bytes(_coordinate_length(self.curve), "big"))
+        except (AttributeError, ValueError, OverflowError, AccessControlError):
+            return False  # not an EC key on the PACE curve
+        ca = self.chip_authentication_data % self.curve.order
+        if ca == 0:
+            return False
+        return constant_time_equal(encode_point(self.curve, static * ca), self.chip_mapping_key)
 
 
 # --- chip ----------------------------------------------------------------------------------------------------
@@ -285,7 +349,11 @@ class PACETerminal:
 class PACEChip:
     """The chip's half, driven by the GENERAL AUTHENTICATE data fields (for the simulator)."""
 
-    def __init__(self, params: PACEParameters, password: PACEPassword, rng: Callable[[int], bytes] = os.urandom):
+    def __init__(self, params: PACEParameters, password: PACEPassword, rng: Callable[[int], bytes] = os.urandom,
+                 static_private_key=None):
+        if params.chip_authentication_mapping and static_private_key is None:
+            raise PACEReferenceError("CAM needs the chip's static (Chip Authentication) private key")
+        self.static_private_key = static_private_key
         self.params = params
         self.password = password
         self.rng = rng
@@ -300,7 +368,8 @@ class PACEChip:
 
     @classmethod
     def from_set_at(cls, data: bytes, *, offers: list[PACEParameters], mrz_information: str | None,
-                    can: str | None, rng: Callable[[int], bytes] = os.urandom) -> PACEChip:
+                    can: str | None, rng: Callable[[int], bytes] = os.urandom,
+                    static_private_key=None) -> PACEChip:
         """Accept MSE:SET AT for one of the chip's `offers` (what its EF.CardAccess announces)."""
         try:
             items = {item.tag: item.value for item in tlv.decode_all(data)}
@@ -318,7 +387,7 @@ class PACEChip:
             password = PACEPassword.from_can(can)
         else:
             raise PACEReferenceError("password reference not available")
-        return cls(matching[0], password, rng)
+        return cls(matching[0], password, rng, static_private_key)
 
     def step(self, data: bytes) -> tuple[bytes, SecureMessaging | None]:
         suite = self.params.suite
@@ -349,5 +418,12 @@ class PACEChip:
                 raise AccessControlError("terminal's authentication token does not verify")
             self.stage = 5
             response = _dynamic_auth(0x86, token(self.params, self.ks_mac, self.terminal_public_key))
+            if self.params.chip_authentication_mapping:
+                # CA_IC = SK_IC^-1 · SK_map,IC mod n, sent encrypted in DO8A after the token.
+                order = self.curve.order
+                secret = self.static_private_key.private_numbers().private_value
+                ca = (pow(secret, -1, order) * self._map_key) % order
+                encrypted = _cam_encrypt(suite, self.ks_enc, ca.to_bytes((order.bit_length() + 7) // 8, "big"))
+                response = tlv.encode(0x7C, tlv.expect(response, 0x7C) + tlv.encode(0x8A, encrypted))
             return response, SecureMessaging(suite, self.ks_enc, self.ks_mac, 0)
         raise AccessControlError("PACE already finished")

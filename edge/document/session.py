@@ -18,8 +18,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from cryptography import x509
-
 from edge.document import apdu as A
 from edge.document import bac, lds, pace, tlv
 from edge.document import checks as C
@@ -41,7 +39,7 @@ from edge.document.errors import (
 from edge.document.mrz import CAN, MRZ
 from edge.document.securityinfo import parse_security_infos
 from edge.document.sm import SHORT_RESPONSE_LIMIT, SecureMessaging
-from edge.document.sod import SOD, parse_sod, verify_signature
+from edge.document.sod import SOD, load_certificate, parse_sod, verify_signature
 from edge.document.trust import TrustStore
 from edge.gate.events import CheckResult
 
@@ -64,6 +62,17 @@ class ReadOptions:
     deadline_s: float = 10.0  # whole reading, measured with `clock`
     crl_max_age: dt.timedelta = dt.timedelta(hours=48)
     pace_curves: tuple[int, ...] = (13, 12)  # preferred standardized domain parameters
+
+
+def options_from_settings(settings, **overrides) -> ReadOptions:
+    """ReadOptions from the [document] configuration section (edge.document.settings.DocumentSettings)."""
+    values = {
+        "preferred_protocol": settings.access_control,
+        "allow_bac_fallback": settings.allow_bac_fallback,
+        "crl_max_age": dt.timedelta(hours=settings.crl_max_age_h),
+    }
+    values.update(overrides)
+    return ReadOptions(**values)
 
 
 class _Abort(Exception):
@@ -109,6 +118,9 @@ class _Reading:
     com: lds.EFCom | None = None
     sod: SOD | None = None
     extended: bool = False
+    stopped: bool = False  # Chip Authentication failed: the chip is not the one EF.SOD vouches for
+    pace_terminal: pace.PACETerminal | None = None  # kept for PACE-CAM, checked once DG14 is read
+    sod_groups: set[int] = field(default_factory=set)
 
 
 def read_document(
@@ -139,8 +151,8 @@ def read_document(
         _abort(reading, abort.reason)
     except SecureMessagingError:
         _abort(reading, "secure_messaging_error")
-    except AccessControlError as exc:
-        _abort(reading, "access_control_refused" if "refused" in str(exc) else "access_control_failed")
+    except AccessControlError:
+        _abort(reading, "access_control_failed")
     except (ChipError, MalformedData):
         _abort(reading, "read_error")
     except Exception as exc:  # the gate must get a result, whatever went wrong inside
@@ -181,7 +193,8 @@ def _timed(reading: _Reading, clock: Callable[[], float], name: str):
 def _run(link, reading, access_key, options, trust_store, now, rng, clock) -> None:
     result = reading.result
     with _timed(reading, clock, "access_control"):
-        card_access = _read_master_file(link, reading, options)
+        wants_pace = options.preferred_protocol == "pace" or isinstance(access_key, CAN)
+        card_access = _read_master_file(link, reading, options, wants_pace)
         _access_control(link, reading, access_key, options, card_access, rng)
     with _timed(reading, clock, "ef_com"):
         com = _read_file(link, reading, A.EF_COM)
@@ -190,7 +203,10 @@ def _run(link, reading, access_key, options, trust_store, now, rng, clock) -> No
         reading.com = lds.parse_com(com)
     with _timed(reading, clock, "ef_sod"):
         sod_bytes = _read_file(link, reading, A.EF_SOD)
-    listed = set(reading.com.data_groups)
+    # EF.SOD is signed, EF.COM is not: a clone could drop DG15 from EF.COM to dodge Active Authentication,
+    # so everything either file lists is read.
+    listed = set(reading.com.data_groups) | _sod_groups(sod_bytes)
+    reading.sod_groups = _sod_groups(sod_bytes)
     dg14_infos: list = []
     if 14 in listed:
         with _timed(reading, clock, "dg14"):
@@ -203,23 +219,34 @@ def _run(link, reading, access_key, options, trust_store, now, rng, clock) -> No
     with _timed(reading, clock, "chip_authentication"):
         _chip_authentication(link, reading, dg14_infos)
     for number, name in ((1, "dg1"), (2, "dg2"), (15, "dg15")):
-        if number in listed and (number != 2 or options.read_portrait):
+        if number in listed and (number != 2 or options.read_portrait) and not reading.stopped:
             with _timed(reading, clock, name):
                 _read_file(link, reading, A.dg_fid(number))
     with _timed(reading, clock, "active_authentication"):
         _active_authentication(link, reading, dg14_infos, rng)
+    if reading.stopped:
+        link.sm = None
     with _timed(reading, clock, "checks"):
         _content_checks(reading, access_key, options, now)
         _passive_authentication(reading, sod_bytes, trust_store, options, now)
     result.data_groups_read = tuple(sorted(n - 0x100 for n in reading.files if 0x101 <= n <= 0x110))
 
 
-def _read_master_file(link: _Link, reading: _Reading, options: ReadOptions) -> bytes | None:
+def _sod_groups(sod_bytes: bytes | None) -> set[int]:
+    if sod_bytes is None:
+        return set()
+    try:
+        return set(parse_sod(sod_bytes).dg_hashes)
+    except MalformedData:
+        return set()
+
+
+def _read_master_file(link: _Link, reading: _Reading, options: ReadOptions, wants_pace: bool) -> bytes | None:
     """EF.CardAccess (PACE parameters) and EF.ATR/INFO (extended length), both optional, read in the clear."""
     card_access = None
     try:
         link.send(A.select_mf())
-        if options.preferred_protocol == "pace" or options.allow_bac_fallback:
+        if wants_pace:
             card_access = _read_plain_optional(link, A.EF_CARD_ACCESS, options)
         if options.extended_length == "always":
             reading.extended = True
@@ -273,7 +300,7 @@ def _access_control(link, reading, access_key, options, card_access, rng) -> Non
     if want_pace:
         if params is not None:
             try:
-                _pace(link, access_key, params, rng)
+                reading.pace_terminal = _pace(link, access_key, params, rng)
                 result.protocol = "PACE"
                 link.ok(A.select_aid(), "SELECT eMRTD")
                 return
@@ -288,7 +315,7 @@ def _access_control(link, reading, access_key, options, card_access, rng) -> Non
     result.protocol = "PACE->BAC" if result.fallback else "BAC"
 
 
-def _pace(link: _Link, access_key: AccessKey, params: pace.PACEParameters, rng) -> None:
+def _pace(link: _Link, access_key: AccessKey, params: pace.PACEParameters, rng) -> pace.PACETerminal:
     password = (pace.PACEPassword.from_can(access_key.value) if isinstance(access_key, CAN)
                 else pace.PACEPassword.from_mrz(access_key.key_information()))
     terminal = pace.PACETerminal(params, password, rng)
@@ -298,6 +325,7 @@ def _pace(link: _Link, access_key: AccessKey, params: pace.PACEParameters, rng) 
     response = link.ok(terminal.step3(response), "GENERAL AUTHENTICATE 3")
     response = link.ok(terminal.step4(response), "GENERAL AUTHENTICATE 4")
     link.sm = terminal.finish(response)
+    return terminal
 
 
 def _bac(link: _Link, access_key: AccessKey, rng) -> None:
@@ -365,8 +393,26 @@ def _chip_authentication(link: _Link, reading: _Reading, infos: list) -> None:
         result.checks[C.CHIP_AUTHENTICATION] = CheckResult.FAILED
         result.details[C.CHIP_AUTHENTICATION] = "dg14_key_malformed"
         return
+    terminal = reading.pace_terminal
+    if terminal is not None and terminal.params.chip_authentication_mapping:
+        # PACE-CAM already proved the static key; check it against DG14 (whose hash passive auth checks).
+        if not infos:
+            withheld = 14 in reading.sod_groups  # EF.SOD vouches for a DG14 the chip will not show
+            result.checks[C.CHIP_AUTHENTICATION] = CheckResult.FAILED if withheld else CheckResult.UNDETERMINED
+            result.details[C.CHIP_AUTHENTICATION] = "dg14_unreadable" if withheld else "pace_cam_without_dg14"
+            return
+        ok = offer is not None and terminal.verify_chip_authentication_mapping(offer.public_key)
+        result.checks[C.CHIP_AUTHENTICATION] = _ok(ok)
+        result.details[C.CHIP_AUTHENTICATION] = "pace_cam" if ok else "pace_cam_mismatch"
+        if not ok:
+            reading.stopped = True
+        return
     if offer is None:
-        result.checks[C.CHIP_AUTHENTICATION] = CheckResult.NOT_SUPPORTED
+        if not infos and 14 in reading.sod_groups:  # DG14 withheld: it may hold a CA key a clone cannot use
+            result.checks[C.CHIP_AUTHENTICATION] = CheckResult.FAILED
+            result.details[C.CHIP_AUTHENTICATION] = "dg14_unreadable"
+        else:
+            result.checks[C.CHIP_AUTHENTICATION] = CheckResult.NOT_SUPPORTED
         return
     terminal = ChipAuthenticationTerminal(offer)
     for command in terminal.commands():
@@ -376,17 +422,29 @@ def _chip_authentication(link: _Link, reading: _Reading, infos: list) -> None:
             result.details[C.CHIP_AUTHENTICATION] = f"refused_{sw:04X}"
             return
     link.sm = terminal.session()
-    # Confirmed when the next command's response verifies under the new keys (the rest of the reading).
-    result.checks[C.CHIP_AUTHENTICATION] = CheckResult.UNDETERMINED
-    _, sw = link.send(A.select_ef(A.EF_COM))  # a SecureMessagingError here aborts: the chip is not genuine
+    # Confirmed when a response verifies under the new keys; a chip without the private key cannot do that.
+    try:
+        _, sw = link.send(A.select_ef(A.EF_COM))
+    except SecureMessagingError:
+        sw = A.SW_SM_INCORRECT
     result.checks[C.CHIP_AUTHENTICATION] = _ok(sw == A.SW_OK)
+    if sw != A.SW_OK:
+        result.details[C.CHIP_AUTHENTICATION] = "new_keys_not_confirmed"
+        reading.stopped = True
 
 
 def _active_authentication(link: _Link, reading: _Reading, dg14_infos: list, rng) -> None:
     result = reading.result
     dg15 = reading.files.get(A.dg_fid(15))
+    if reading.stopped:
+        result.checks[C.ACTIVE_AUTHENTICATION] = CheckResult.UNDETERMINED
+        return
     if dg15 is None:
-        result.checks[C.ACTIVE_AUTHENTICATION] = CheckResult.NOT_SUPPORTED
+        if 15 in reading.sod_groups:  # EF.SOD vouches for an AA key the chip will not show
+            result.checks[C.ACTIVE_AUTHENTICATION] = CheckResult.FAILED
+            result.details[C.ACTIVE_AUTHENTICATION] = "dg15_unreadable"
+        else:
+            result.checks[C.ACTIVE_AUTHENTICATION] = CheckResult.NOT_SUPPORTED
         return
     try:
         public_key = lds.parse_dg15(dg15)
@@ -395,7 +453,9 @@ def _active_authentication(link: _Link, reading: _Reading, dg14_infos: list, rng
         result.details[C.ACTIVE_AUTHENTICATION] = "dg15_malformed"
         return
     challenge = rng(8)
-    signature, sw = link.send(A.internal_authenticate(challenge, ne=256))
+    # A 2048-bit RSA signature needs extended length; ECDSA and RSA-1024 fit a short response.
+    ne = 256 if reading.extended else SHORT_RESPONSE_LIMIT
+    signature, sw = link.send(A.internal_authenticate(challenge, ne=ne))
     if sw != A.SW_OK:
         result.checks[C.ACTIVE_AUTHENTICATION] = CheckResult.FAILED
         result.details[C.ACTIVE_AUTHENTICATION] = f"refused_{sw:04X}"
@@ -480,7 +540,7 @@ def _passive_authentication(reading: _Reading, sod_bytes: bytes | None, trust_st
     signer = None
     if sod.signer_certificate is not None:
         try:
-            signer = x509.load_der_x509_certificate(sod.signer_certificate)
+            signer = load_certificate(sod.signer_certificate)
         except ValueError:
             signer = None
     verdict = verify_signature(sod, signer)
@@ -510,4 +570,4 @@ def _passive_authentication(reading: _Reading, sod_bytes: bytes | None, trust_st
         result.details[C.SIGNER_REVOCATION] = reason
 
 
-__all__ = ["AccessKey", "DocumentError", "ReadOptions", "Transmit", "read_document"]
+__all__ = ["AccessKey", "DocumentError", "ReadOptions", "Transmit", "options_from_settings", "read_document"]

@@ -23,3 +23,8 @@ class DocumentSettings:
     )
     crl_max_age_h: float = setting(48.0, help="CRLs older than this make revocation 'undetermined'", min=1)
     require_chip_authentication: bool = setting(False, help="refer documents whose chip offers no AA/CA")
+    mrz_wait_s: float = setting(3.0, help="how long to wait for the MRZ scan after the chip is seen", min=0, max=30)
+    mrz_max_age_s: float = setting(
+        10.0, help="an MRZ scanned up to this long before the chip was seen belongs to it", min=0, max=120
+    )
+    read_deadline_s: float = setting(7.0, help="abort a chip reading after this long (TR-03135: 7 s)", min=1, max=60)

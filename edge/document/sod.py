@@ -8,6 +8,7 @@ RSA PKCS#1 v1.5, RSA-PSS and ECDSA.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -16,6 +17,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 
 from edge.document import tlv
 from edge.document.errors import MalformedData
@@ -156,9 +158,17 @@ def _parse(signed_data_der: bytes) -> SOD:
     )
 
 
+def load_certificate(der: bytes) -> x509.Certificate:
+    """Load a DER certificate, tolerating what RFC 5280 forbids but issued documents carry (e.g. negative
+    serial numbers, which `cryptography` only warns about). Raises ValueError when it cannot be parsed."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return x509.load_der_x509_certificate(der)
+
+
 def _find_signer(sid: cms.SignerIdentifier, certificates: list[bytes]) -> bytes | None:
     for der in certificates:
-        cert = x509.load_der_x509_certificate(der)
+        cert = load_certificate(der)
         if sid.name == "issuer_and_serial_number":
             wanted = sid.chosen
             if cert.serial_number == wanted["serial_number"].native and cert.issuer.public_bytes() == wanted[
@@ -187,7 +197,7 @@ def verify_signature(sod: SOD, signer_certificate: x509.Certificate | None = Non
         if sod.signer_certificate is None:
             return SignatureVerdict(False, "no_signer_certificate")
         try:
-            signer_certificate = x509.load_der_x509_certificate(sod.signer_certificate)
+            signer_certificate = load_certificate(sod.signer_certificate)
         except ValueError:
             return SignatureVerdict(False, "bad_signer_certificate")
     digest = hashlib.new(sod.digest_algorithm, sod.encapsulated_content).digest()

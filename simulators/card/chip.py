@@ -19,7 +19,8 @@ this same object. It reuses the reader's own secure messaging and BAC/PACE chip-
 EF.CardAccess and EF.ATR/INFO live in the master file, everything else in the eMRTD application.
 When `pace` is true and no "CardAccess" is given, one announcing the configured PACE parameters is built;
 pass `card_access=False` to leave it out (readers must tolerate that). The chip runs PACE with whatever
-its EF.CardAccess announces (ECDH generic mapping), falling back to `pace_curve` / `pace_cipher`.
+its EF.CardAccess announces (ECDH generic mapping, or chip authentication mapping when it lists a CAM
+protocol: that needs `ca_private_key` on the PACE curve), falling back to `pace_curve` / `pace_cipher`.
 
 Behaviour a reader must cope with: reads in the application before access control answer 6982; an SM
 command with a wrong MAC answers 6988 (plain) and ends the session; a plain command during a session ends
@@ -285,6 +286,7 @@ class Chip:
                 mrz_information=self.mrz_information,
                 can=self.can,
                 rng=self.rng,
+                static_private_key=self.ca_private_key,
             )
         except pace.PACEReferenceError as exc:
             raise _Status(A.SW_REFERENCE_NOT_FOUND) from exc

@@ -57,6 +57,7 @@ _SIGNER_FOR_DEFECT = {
 }
 
 Kind = Literal["TD1", "TD3"]
+PORTRAIT_MAX_SIZE = (480, 640)  # width, height: larger pictures are scaled down before encoding
 _SURNAMES = ("ERIKSSON", "DE<LA<CRUZ", "OKONKWO", "NAKAMURA", "SILVA", "MUELLER", "NOVAK", "HAAS", "KOWALSKA")
 _GIVEN = ("ANNA<MARIA", "JUAN", "CHIDI", "YUKI", "PEDRO<LUIS", "KLARA", "IVAN", "LENA", "ZOFIA")
 
@@ -206,6 +207,10 @@ def portrait_bytes(
         lds_files.image_format(bytes(portrait))
         return bytes(portrait)
     image = synthetic_portrait(seed) if portrait is None else portrait
+    height, width = image.shape[:2]
+    scale = min(1.0, PORTRAIT_MAX_SIZE[0] / width, PORTRAIT_MAX_SIZE[1] / height)
+    if max_bytes is not None and scale < 1.0:  # a camera-sized picture: down to a chip portrait's size
+        image = cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
     return lds_files.encode_portrait(image, fmt, max_bytes)
 
 
@@ -216,7 +221,7 @@ def portrait_bytes(
 class Document:
     """What a chip holds and what is printed on the document.
 
-    `files` maps LDS names ("EF.COM", "EF.CardAccess", "DG1", "DG2", "DG14", "DG15", "EF.SOD") to their bytes;
+    `files` maps LDS names ("COM", "CardAccess", "DG1", "DG2", "DG14", "DG15", "SOD") to their bytes;
     `aa_key` / `ca_key` are the chip's secret keys (for a cloned chip, `aa_key` is not DG15's key).
     """
 
@@ -228,6 +233,7 @@ class Document:
     ca_key: ec.EllipticCurvePrivateKey | None = None
     defect: str | None = None
     signer_status: str = "valid"
+    pace_curves: tuple[str, ...] = ("P-256",)
     holder: Holder | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:  # never print personal data, even of a test document
@@ -242,7 +248,7 @@ class Document:
         """EF.SOD's CMS ContentInfo without the 0x77 wrapper (what `openssl cms` reads)."""
         from edge.document.tlv import expect
 
-        return expect(self.files["EF.SOD"], 0x77)
+        return expect(self.files["SOD"], 0x77)
 
     def save(self, directory: str | Path) -> Path:
         """Write the document as a directory the emulator serves (`python -m simulators.card.emulator`)."""
@@ -256,6 +262,7 @@ class Document:
             "can": self.can,
             "defect": self.defect,
             "signer_status": self.signer_status,
+            "pace_curves": list(self.pace_curves),
             "files": sorted(self.files),
         }
         for label, key in (("aa_key", self.aa_key), ("ca_key", self.ca_key)):
@@ -297,6 +304,7 @@ class Document:
             ca_key=keys["ca_key"],  # type: ignore[arg-type]
             defect=meta.get("defect"),
             signer_status=meta.get("signer_status", "valid"),
+            pace_curves=tuple(meta.get("pace_curves", ())),
         )
 
 
@@ -355,10 +363,10 @@ def issue_document(
         )
     )
 
-    files = {"EF.COM": lds_files.ef_com(list(groups)), "EF.SOD": sod}
+    files = {"COM": lds_files.ef_com(list(groups)), "SOD": sod}
     files.update({f"DG{n}": data for n, data in groups.items()})
     if pace_curves:
-        files["EF.CardAccess"] = lds_files.card_access(list(pace_curves))
+        files["CardAccess"] = lds_files.card_access(list(pace_curves))
 
     if defect == "tampered_dg1":
         # A forger changes the name on the data page and in DG1; the BAC key fields stay as they were.
@@ -382,6 +390,7 @@ def issue_document(
         ca_key=ca_key,
         defect=defect,
         signer_status=signer.status,
+        pace_curves=tuple(pace_curves),
         holder=holder,
     )
 

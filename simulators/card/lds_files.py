@@ -20,9 +20,9 @@ from edge.document.tlv import encode as tlv
 
 # LDS file names the simulator uses, with their short file identifiers (ICAO 9303-10 table 38/39).
 FILE_IDS: dict[str, int] = {
-    "EF.CardAccess": 0x011C,
-    "EF.COM": 0x011E,
-    "EF.SOD": 0x011D,
+    "CardAccess": 0x011C,
+    "COM": 0x011E,
+    "SOD": 0x011D,
     "DG1": 0x0101,
     "DG2": 0x0102,
     "DG14": 0x010E,
@@ -66,24 +66,22 @@ def image_format(image: bytes) -> int:
 def encode_portrait(image: np.ndarray, fmt: str = "jpeg", max_bytes: int | None = None) -> bytes:
     """Encode a BGR array as JPEG or JPEG 2000; with `max_bytes`, the best quality that fits."""
     if fmt == "jpeg":
-
-        def at(quality: int) -> bytes:
-            ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-            if not ok:
-                raise ValueError("JPEG encoding failed")
-            return buf.tobytes()
+        extension, parameter, low, high, default = ".jpg", cv2.IMWRITE_JPEG_QUALITY, 5, 100, 90
     elif fmt in ("jp2", "jpeg2000"):
-
-        def at(quality: int) -> bytes:
-            ok, buf = cv2.imencode(".jp2", image, [cv2.IMWRITE_JPEG2000_COMPRESSION_X1000, quality * 10])
-            if not ok:
-                raise ValueError("JPEG 2000 encoding failed")
-            return buf.tobytes()
+        # OpenCV's JPEG 2000 rate: 1..1000 (thousandths of the uncompressed size, roughly).
+        extension, parameter, low, high, default = ".jp2", cv2.IMWRITE_JPEG2000_COMPRESSION_X1000, 1, 1000, 100
     else:
         raise ValueError(f"unknown portrait format {fmt!r}")
+
+    def at(quality: int) -> bytes:
+        ok, buf = cv2.imencode(extension, image, [parameter, quality])
+        if not ok:
+            raise ValueError(f"{fmt} encoding failed")
+        return buf.tobytes()
+
     if max_bytes is None:
-        return at(90)
-    low, high, best = 5, 100, at(5)
+        return at(default)
+    best = at(low)
     while low <= high:  # binary search on quality: the largest encoding that still fits
         mid = (low + high) // 2
         data = at(mid)

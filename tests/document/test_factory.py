@@ -151,7 +151,7 @@ def test_cloned_chip_holds_an_aa_key_that_does_not_match_dg15(pki: TestPKI, aa: 
     clone = issue_document(pki, seed=6, active_authentication=aa, defect="cloned_chip")  # type: ignore[arg-type]
     assert chip_key(genuine) == dg15_key(genuine)
     assert chip_key(clone) != dg15_key(clone)
-    copied = {name for name in genuine.files if name != "EF.SOD"}  # EF.SOD too, but ECDSA signatures vary
+    copied = {name for name in genuine.files if name != "SOD"}  # EF.SOD too, but ECDSA signatures vary
     assert {n: clone.files[n] for n in copied} == {n: genuine.files[n] for n in copied}
 
 
@@ -179,9 +179,7 @@ def test_same_seed_same_document(tmp_path: Path) -> None:
     first = issue_document(TestPKI(seed=2), seed=2, kind="TD3")
     second = issue_document(TestPKI(seed=2), seed=2, kind="TD3")
     assert first.mrz == second.mrz and first.can == second.can
-    assert {k: v for k, v in first.files.items() if k != "EF.SOD"} == {
-        k: v for k, v in second.files.items() if k != "EF.SOD"
-    }
+    assert {k: v for k, v in first.files.items() if k != "SOD"} == {k: v for k, v in second.files.items() if k != "SOD"}
 
 
 def test_save_and_load_round_trip(pki: TestPKI, tmp_path: Path) -> None:

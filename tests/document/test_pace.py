@@ -113,3 +113,38 @@ def test_a_point_off_the_curve_is_refused():
     terminal.step2(pace._dynamic_auth(0x80, bytes(16)))
     with pytest.raises(AccessControlError):
         terminal.step3(pace._dynamic_auth(0x82, b"\x04" + bytes(64)))
+
+
+@pytest.mark.parametrize("curve,crypto_curve", [("P-256", "SECP256R1"), ("brainpoolP256r1", "BrainpoolP256R1")])
+def test_chip_authentication_mapping_proves_the_static_key(curve, crypto_curve):
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    static = ec.generate_private_key(getattr(ec, crypto_curve)())
+    chip = Chip({"COM": b"\x60\x00", "CardAccess": pace.card_access_for(curve, "AES-128", "CAM")},
+                mrz_information=MRZ_INFO, ca_private_key=static)
+    params = pace.PACEParameters.named(curve, "AES-128", "CAM")
+    terminal = pace.PACETerminal(params, pace.PACEPassword.from_mrz(MRZ_INFO))
+
+    def send(command):
+        response = chip.process(command.encode())
+        assert response[-2:] == b"\x90\x00", response.hex()
+        return response[:-2]
+
+    send(A.select_aid())
+    send(terminal.set_at())
+    response = send(terminal.step1())
+    response = send(terminal.step2(response))
+    response = send(terminal.step3(response))
+    response = send(terminal.step4(response))
+    sm = terminal.finish(response)
+    assert terminal.verify_chip_authentication_mapping(static.public_key())
+    assert not terminal.verify_chip_authentication_mapping(ec.generate_private_key(static.curve).public_key())
+    assert not terminal.verify_chip_authentication_mapping(ec.generate_private_key(ec.SECP384R1()).public_key())
+    assert sm.unprotect(chip.process(sm.protect(A.select_ef(A.EF_COM)))) == (b"", 0x9000)
+
+
+def test_cam_is_preferred_and_3des_cam_does_not_exist():
+    gm = PACEInfo("0.4.0.127.0.7.2.2.4.2.2", 2, 12)
+    cam = PACEInfo("0.4.0.127.0.7.2.2.4.6.2", 2, 12)
+    assert pace.choose_parameters([gm, cam]).chip_authentication_mapping
+    assert not pace.PACEParameters("0.4.0.127.0.7.2.2.4.6.1", 12).supported

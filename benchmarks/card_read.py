@@ -1,0 +1,160 @@
+"""Time a full document read through the real PC/SC stack, and the same APDU exchanges sent raw.
+
+    .venv/bin/python benchmarks/card_read.py [--reads 20] [--dg2-kb 17]
+
+Starts its own pcscd (generated reader.conf, free port) and the card emulator as a separate process
+(`python -m simulators.card.emulator`), issues a TD3 passport with a 15-20 KB DG2, then for BAC and PACE:
+- full read: connect, the terminal core's `read_document` (EF.CardAccess, access control, EF.COM, EF.SOD,
+  DG14, DG1, DG2, DG15, Active Authentication, every check), disconnect;
+- raw: the same exchanges, one for one (the plain commands the full read wrapped in secure messaging,
+  recorded from it), replayed in the clear against an emulator serving the same files with no access
+  control (simulators.card.plain_card): transport only, no secure messaging, no parsing, no checks.
+Prints medians and minima over `--reads` runs of each, the APDU count, and the machine. Needs pcscd and
+vsmartcard-vpcd, and no other pcscd running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from edge.document import session
+from edge.document.mrz import parse_mrz
+from edge.document.pcsc import PcscContext
+from edge.document.session import ReadOptions, read_document
+from edge.document.trust import TrustStore
+from simulators.card.factory import TestPKI, issue_document
+from simulators.card.pcscd import PcscDaemon
+from simulators.processes import ChildProcess
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def record_plain_commands(into: list[bytes]) -> Callable[[], None]:
+    """Record every command the session sends, before secure messaging wraps it (benchmark-only hook)."""
+    original = session._Link.send
+
+    def send(self, command):  # type: ignore[no-untyped-def]
+        into.append(command.encode())
+        return original(self, command)
+
+    session._Link.send = send  # type: ignore[method-assign]
+
+    def undo() -> None:
+        session._Link.send = original  # type: ignore[method-assign]
+
+    return undo
+
+
+class Emulator:
+    """The card emulator as its own process, like the simulated gate runs it."""
+
+    def __init__(self, pcscd: PcscDaemon, directory: Path, log_dir: str, *, plain: bool = False) -> None:
+        argv = [sys.executable, "-m", "simulators.card.emulator", "--document", str(directory)]
+        argv += ["--port", str(pcscd.port)] + (["--plain"] if plain else [])
+        self.pcscd = pcscd
+        self.child = ChildProcess(argv, name="card-emulator", log_dir=log_dir, cwd=Path(__file__).parent.parent)
+
+    def __enter__(self) -> Emulator:
+        self.child.start()
+        self.pcscd.wait_for_card(present=True, timeout=10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.child.stop()
+        self.pcscd.wait_for_card(present=False, timeout=10)
+
+
+def summary(values: list[float]) -> str:
+    return f"median {statistics.median(values):7.1f} ms   min {min(values):7.1f} ms   max {max(values):7.1f} ms"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reads", type=int, default=20, help="timed runs of each kind (default 20)")
+    parser.add_argument("--dg2-kb", type=float, default=17.0, help="portrait size in KB (default 17)")
+    args = parser.parse_args(argv)
+
+    python = platform.python_version()
+    print(f"machine: {platform.platform()} | {cpu_model()} | {os.cpu_count()} cores | Python {python}")
+    work = Path(tempfile.mkdtemp(prefix="card-bench-"))
+    pki = TestPKI(seed="bench")
+    trust = TrustStore.load(pki.write_trust_store(work / "trust"))
+    document = issue_document(pki, kind="TD3", seed="bench", portrait_max_bytes=int(args.dg2_kb * 1000))
+    document.save(work / "document")
+    mrz = parse_mrz(document.mrz)
+    now = dt.datetime.now(dt.UTC)
+    print(
+        f"document: TD3, DG2 {len(document.files['DG2'])} bytes, EF.SOD {len(document.files['SOD'])} bytes, "
+        f"AA ECDSA P-256, {args.reads} timed runs each after one warm-up"
+    )
+
+    with PcscDaemon(log_dir=str(work)) as pcscd, PcscContext() as context:
+        for protocol, extended in (("bac", "auto"), ("pace", "auto"), ("bac", "never")):
+            options = ReadOptions(preferred_protocol=protocol, extended_length=extended)
+            commands: list[bytes] = []
+            full, core_ms, apdus = [], [], 0
+            with Emulator(pcscd, work / "document", str(work)):
+                for run in range(args.reads + 1):
+                    recording = run == args.reads
+                    undo = record_plain_commands(commands) if recording else (lambda: None)
+                    started = time.perf_counter()
+                    card = context.connect(pcscd.reader)
+                    try:
+                        result = read_document(card.transmit, mrz, options, trust, now)
+                    finally:
+                        card.disconnect()
+                        undo()
+                    elapsed = (time.perf_counter() - started) * 1000
+                    verdict = result.verdict()
+                    if not verdict.accepted:
+                        print(f"read failed: {verdict.reason}", file=sys.stderr)
+                        return 1
+                    if run:
+                        full.append(elapsed)
+                        core_ms.append(result.read_ms)
+                    apdus = result.apdu_count
+
+            raw = []
+            with Emulator(pcscd, work / "document", str(work), plain=True):
+                for run in range(args.reads + 1):
+                    started = time.perf_counter()
+                    card = context.connect(pcscd.reader)
+                    try:
+                        for command in commands:
+                            card.transmit(command)
+                    finally:
+                        card.disconnect()
+                    if run:
+                        raw.append((time.perf_counter() - started) * 1000)
+
+            label = f"{protocol.upper()}, {'extended length' if extended == 'auto' else 'short APDUs'}"
+            ratio = statistics.median(full) / statistics.median(raw)
+            print(f"\n{label}: {apdus} APDUs ({len(commands)} replayed raw)")
+            print(f"  full read (connect + read_document + disconnect): {summary(full)}")
+            print(f"  of which read_document (its own clock):          {summary(core_ms)}")
+            print(f"  same exchanges raw (no SM, no parsing, no checks): {summary(raw)}")
+            print(f"  full / raw (medians): {ratio:.2f}x   goal: full <= 150 ms and <= 1.3x raw")
+            timings = ", ".join(f"{k} {v:.1f}" for k, v in result.timings_ms.items() if k != "total")
+            print(f"  last read, ms per step: {timings}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
