@@ -138,6 +138,10 @@ class FrameGrabber:
         with self._cond:
             recent = [t for t in self._arrivals if now - t <= 2.0]
             age = now - self._latest.at if self._latest else None
+            detail = self._detail
+            if self._stalled:
+                silent = now - (self._latest.at if self._latest else self._opened_at)
+                detail = f"no frame for {silent:.1f} s" + ("" if detail in ("ok", "open") else f" ({detail})")
             return CaptureStatus(
                 running=self._running,
                 stalled=self._stalled,
@@ -145,7 +149,7 @@ class FrameGrabber:
                 fps=len(recent) / 2.0,
                 last_frame_age_s=age,
                 reconnects=self._reconnects,
-                detail=self._detail,
+                detail=detail,
             )
 
     # --- the two threads ----------------------------------------------------------------------------------
@@ -197,7 +201,6 @@ class FrameGrabber:
             if self._frame_age() > self.stall_timeout_s and not self._stalled:
                 with self._cond:
                     self._stalled = True
-                    self._detail = f"no frame for {self.stall_timeout_s:.1f} s"
                 log.warning("camera: stalled (no frame for %.1f s)", self.stall_timeout_s)
 
     def _frame_age(self) -> float:

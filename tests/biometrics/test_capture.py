@@ -48,11 +48,13 @@ def test_a_frame_already_seen_is_not_handed_out_again(grabber):
 
 def test_a_stalled_camera_yields_no_stale_frame_and_the_watchdog_flags_it_then_recovers(camera, grabber):
     camera.set_scenario("stall", stall_after_s=0.0)
-    time.sleep(0.5)  # longer than max_age_s: whatever arrived before the stall is now stale
-    assert grabber.latest(after=0, timeout=0.3) is None
-    wait_until(lambda: grabber.status().stalled, timeout=5, what="watchdog flags the stall")
-    assert "no frame" in grabber.status().detail
-    camera.set_scenario("genuine")
+    try:
+        time.sleep(0.5)  # longer than max_age_s: whatever arrived before the stall is now stale
+        assert grabber.latest(after=0, timeout=0.3) is None
+        wait_until(lambda: grabber.status().stalled, timeout=5, what="watchdog flags the stall")
+        assert "no frame" in grabber.status().detail
+    finally:
+        camera.set_scenario("genuine")
     wait_until(lambda: not grabber.status().stalled, timeout=15, what="frames flowing again")
     assert grabber.latest(timeout=2) is not None
     assert grabber.status().reconnects >= 1

@@ -23,7 +23,7 @@ from edge.gate.events import (
 )
 from simulators.processes import wait_until
 
-CAPTURE_TIMEOUT_S = 2.0
+CAPTURE_TIMEOUT_S = 3.0
 
 
 class Recorder:
@@ -49,6 +49,7 @@ def gate(camera):
     settings = FaceSettings(camera=camera.stream_url, capture_timeout_s=CAPTURE_TIMEOUT_S, stall_timeout_s=1.0)
     face = CameraFaceVerifier.from_settings(settings, Path(__file__).resolve().parents[2])
     recorder = Recorder()
+    camera.set_scenario("no_face")
     face.start_threads(recorder)
     wait_until(lambda: face.health().ok, timeout=20, what="camera frames reach the verifier")
     try:
