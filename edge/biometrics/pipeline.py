@@ -31,6 +31,7 @@ from edge.biometrics.embed import FaceEmbedder
 from edge.biometrics.images import BadImage, to_bgr
 from edge.biometrics.liveness import PresentationAttackDetector
 from edge.biometrics.match import cosine
+from edge.biometrics.models import release_freed_memory
 from edge.biometrics.quality import Quality, assess
 
 
@@ -60,7 +61,11 @@ class FaceEngine:
     def load(
         cls, models_dir: str | Path | None = None, threads: int = 2, providers: tuple[str, ...] = ()
     ) -> FaceEngine:
-        return cls(FaceDetector.load(models_dir, threads, providers), FaceEmbedder.load(models_dir, threads, providers))
+        engine = cls(
+            FaceDetector.load(models_dir, threads, providers), FaceEmbedder.load(models_dir, threads, providers)
+        )
+        release_freed_memory()
+        return engine
 
     def analyse(self, image: Any) -> Analysis:
         """Raises BadImage for inputs that are not images."""
