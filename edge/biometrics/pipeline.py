@@ -53,6 +53,8 @@ class Analysis:
 
 
 class FaceEngine:
+    """The two models. Not thread-safe (it reuses its input buffers): one worker thread uses it."""
+
     def __init__(self, detector: FaceDetector, embedder: FaceEmbedder) -> None:
         self.detector = detector
         self.embedder = embedder

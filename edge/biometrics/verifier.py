@@ -113,7 +113,7 @@ class CameraFaceVerifier:
             while True:
                 await asyncio.sleep(3600)
         finally:
-            self.close()
+            await asyncio.shield(asyncio.to_thread(self.close))  # joining threads must not block the loop
 
     def start(self, transaction_id: str, portrait: Any) -> None:
         with self._lock:

@@ -180,3 +180,24 @@ def test_health_reports_the_camera(gate):
     face, _, _ = gate
     health = face.health()
     assert health.ok and health.figures["camera_fps"] > 5
+
+
+def test_run_is_an_asyncio_task_that_starts_the_threads_and_stops_them_when_cancelled(camera):
+    import asyncio
+
+    settings = FaceSettings(camera=camera.stream_url, capture_timeout_s=CAPTURE_TIMEOUT_S)
+    face = CameraFaceVerifier.from_settings(settings, Path(__file__).resolve().parents[2])
+
+    async def scenario() -> None:
+        task = asyncio.create_task(face.run(Recorder()))
+        for _ in range(200):
+            if face.health().ok:
+                break
+            await asyncio.sleep(0.05)
+        assert face.health().ok
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(scenario())
+    assert not face.health().ok and face.health().detail == "not running"
