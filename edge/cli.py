@@ -20,6 +20,7 @@ PLUGINS: tuple[str, ...] = (
     "edge.commands.doctor",
     "edge.commands.dashboard",
     "edge.commands.document",
+    "edge.commands.biometrics",
 )
 
 

@@ -88,8 +88,11 @@ class FaceDetector:
         height, width = bgr.shape[:2]
         scale = min(self.size / width, self.size / height)
         new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
-        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-        resized = cv2.resize(bgr, (new_w, new_h), interpolation=interpolation)
+        if (new_w, new_h) == (width, height):
+            resized = bgr  # a 640-wide camera frame needs no resampling
+        else:
+            interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+            resized = cv2.resize(bgr, (new_w, new_h), interpolation=interpolation)
         blob = self._blob
         blob[:, :, new_h:, :] = 0
         blob[:, :, :, new_w:] = 0

@@ -20,3 +20,12 @@ class FaceSettings:
     capture_timeout_s: float = setting(7.0, help="best frame decides after this long", min=0.5, max=10)
     pad_threshold: float = setting(0.5, help="PAD score above which the gate raises a PAD alarm", min=0, max=1)
     threads: int = setting(2, help="onnxruntime intra-op threads", min=1, max=16)
+    providers: list[str] = setting(
+        default_factory=lambda: ["CPUExecutionProvider"], help="onnxruntime execution providers, in order"
+    )
+    pad: str = setting(
+        "baseline", help="presentation attack detector: multi-frame RGB baseline, or none", choices=("baseline", "none")
+    )
+    max_comparisons: int = setting(5, help="comparisons per capture (each is a chance for an impostor)", min=1, max=50)
+    stall_timeout_s: float = setting(2.0, help="no camera frame for this long: stalled, reopen it", min=0.2, max=60)
+    max_frame_age_s: float = setting(0.5, help="older frames are never processed", min=0.05, max=5)

@@ -97,7 +97,7 @@ class Scene:
         person_layer, mask = _warp_with_mask(photo, matrix, (self.width, self.height))
         nose = matrix @ np.append(photo.landmarks[2], 1.0)
         eye_distance = float(np.linalg.norm(photo.landmarks[1] - photo.landmarks[0])) * scale
-        yaw = 0.22 * eye_distance * math.sin(1.3 * t + p[5])  # nose moves further than the eyes: parallax
+        yaw = 0.16 * eye_distance * math.sin(1.3 * t + p[5])  # nose moves further than the eyes: parallax
         person_layer, mask = _parallax(person_layer, mask, nose, eye_distance, yaw)
         if _blinking(t, p[6]):
             eyes = (matrix @ np.c_[photo.landmarks[:2], np.ones(2)].T).T
@@ -178,7 +178,7 @@ def _head_mask(shape: tuple[int, int], box: tuple[int, int, int, int]) -> np.nda
 def _parallax(layer: np.ndarray, mask: np.ndarray, nose: np.ndarray, eye_distance: float, shift: float):
     """Turn the head a little: pixels near the nose move by `shift`, the face's rim hardly at all."""
     height, width = mask.shape
-    sigma = 0.9 * eye_distance
+    sigma = 0.45 * eye_distance  # the nose tip stands out of the face; the eyes and mouth much less
     reach = int(3 * sigma)  # beyond 3 sigma nothing moves: warp only the window around the nose
     x0, x1 = max(0, int(nose[0]) - reach), min(width, int(nose[0]) + reach)
     y0, y1 = max(0, int(nose[1]) - reach), min(height, int(nose[1]) + reach)
@@ -199,14 +199,16 @@ def _blinking(t: float, phase: float) -> bool:
 
 
 def _close_eyes(layer: np.ndarray, eyes: np.ndarray, eye_distance: float) -> None:
-    """Draw eyelids: fill each eye with the skin just below it."""
-    axes = (int(0.24 * eye_distance), int(0.11 * eye_distance))
+    """Draw eyelids: cover each eye with the colour of the skin above it (the brow-to-lid area), softly."""
+    axes = (int(0.26 * eye_distance), int(0.12 * eye_distance))
     for ex, ey in eyes:
-        sample_y = min(layer.shape[0] - 1, int(ey + 0.3 * eye_distance))
-        sample_x = min(max(0, int(ex)), layer.shape[1] - 1)
-        skin = tuple(float(c) for c in layer[sample_y, sample_x])
-        cv2.ellipse(layer, (int(ex), int(ey)), axes, 0, 0, 360, skin, -1, lineType=cv2.LINE_AA)
-        cv2.line(layer, (int(ex - axes[0]), int(ey + 1)), (int(ex + axes[0]), int(ey + 1)), (40, 30, 30), 1)
+        top = int(ey - 0.28 * eye_distance)
+        patch = layer[max(0, top - 2) : max(1, top + 3), max(0, int(ex) - 3) : int(ex) + 4]
+        skin = tuple(float(c) for c in patch.reshape(-1, 3).mean(axis=0)) if patch.size else (150.0, 150.0, 150.0)
+        lid = np.zeros(layer.shape[:2], np.float32)
+        cv2.ellipse(lid, (int(ex), int(ey)), axes, 0, 0, 360, 1.0, -1, lineType=cv2.LINE_AA)
+        lid = cv2.GaussianBlur(lid, (0, 0), 1.5)[..., None]
+        layer[:] = (layer * (1 - lid) + np.array(skin, np.float32) * lid).astype(layer.dtype)
 
 
 def _printed_card(portrait: np.ndarray) -> np.ndarray:

@@ -35,3 +35,15 @@ def photo():
         return image
 
     return read
+
+
+@pytest.fixture(scope="session")
+def camera():
+    """The camera simulator as a child process serving MJPEG over HTTP on 127.0.0.1; yields its control."""
+    from simulators.camera.control import start_camera_simulator
+
+    child, control = start_camera_simulator(fps=15)
+    try:
+        yield control
+    finally:
+        child.stop()

@@ -1,0 +1,204 @@
+"""Face pipeline latency and memory on this machine, at 640x480 with 1 and 2 onnxruntime threads.
+
+    .venv/bin/python benchmarks/face.py [--frames 300] [--json FILE]
+
+Each thread count runs in its own fresh process (so its peak RSS is its own). Per stage p50/p95 over
+`--frames` iterations after a warm-up, on a camera-simulator frame encoded as JPEG (what an MJPEG camera
+delivers): decode (JPEG -> BGR), detect (letterbox + YuNet + decode/NMS), align, embed (SFace + normalise),
+compare (cosine); and the raw onnxruntime session.run time of the same two models on the same inputs.
+Goals (issue #4): detect+align+embed <= 15 ms p50 on 2 threads, <= 1.2x the raw inference time; RSS of the
+loaded pipeline <= 200 MB. The machine may be shared: the load average is printed with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def machine() -> dict:
+    import cv2
+    import numpy
+    import onnxruntime
+
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "onnxruntime": onnxruntime.__version__,
+        "opencv": cv2.__version__,
+        "numpy": numpy.__version__,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def rss_mb() -> tuple[float, float]:
+    """(current RSS, peak RSS) in MB from /proc/self/status."""
+    fields = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = int(value.split()[0]) / 1024
+    return round(fields.get("VmRSS", 0.0), 1), round(fields.get("VmHWM", 0.0), 1)
+
+
+def percentiles(samples: list[float]) -> dict:
+    import numpy as np
+
+    values = np.asarray(samples) * 1000
+    return {"p50": round(float(np.percentile(values, 50)), 3), "p95": round(float(np.percentile(values, 95)), 3)}
+
+
+def child(threads: int, frames: int) -> dict:
+    import cv2
+
+    from edge.biometrics.align import align_face
+    from edge.biometrics.embed import normalise
+    from edge.biometrics.match import cosine
+    from edge.biometrics.models import release_freed_memory
+    from edge.biometrics.pipeline import FaceEngine
+    from simulators.camera import library, scenes
+    from simulators.camera.scenes import ScenarioSpec, Scene
+
+    # the test inputs first, then the simulator's caches dropped: its memory is not the pipeline's
+    frame = Scene(ScenarioSpec(name="genuine", person="obama")).frame(0.3)
+    jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])[1]
+    portrait_image = library.portrait("obama")
+    del frame
+    library._load.cache_clear()  # the simulator's photo caches are not part of the pipeline
+    scenes._working_copy.cache_clear()
+    gc.collect()
+    release_freed_memory()
+    baseline_rss, _ = rss_mb()
+    started = time.perf_counter()
+    engine = FaceEngine.load(ROOT / "models", threads=threads)
+    load_ms = (time.perf_counter() - started) * 1000
+    loaded_rss, _ = rss_mb()
+    detector, embedder = engine.detector, engine.embedder
+    portrait, _ = engine.portrait_embedding(portrait_image)
+
+    stages: dict[str, list[float]] = {k: [] for k in ("decode", "detect", "align", "embed", "compare", "total")}
+    raw: dict[str, list[float]] = {"yunet_run": [], "sface_run": [], "both": []}
+    clock = time.perf_counter
+    for i in range(frames + 30):
+        t0 = clock()
+        image = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+        t1 = clock()
+        faces = detector.detect(image)
+        t2 = clock()
+        chip = align_face(image, faces[0].landmarks)
+        t3 = clock()
+        embedding = embedder.embed(chip)
+        t4 = clock()
+        cosine(embedding, portrait)
+        t5 = clock()
+        # the raw sessions on the very same inputs
+        blob, _ = detector.prepare(image)
+        chip_blob = embedder.prepare(chip).copy()
+        r0 = clock()
+        detector.session.run(detector.output_names, {detector.input_name: blob})
+        r1 = clock()
+        normalise(embedder.session.run([embedder.output_name], {embedder.input_name: chip_blob})[0])
+        r2 = clock()
+        if i < 30:
+            continue  # warm-up
+        for key, value in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t4 - t1), strict=True):
+            stages[key].append(value)
+        raw["yunet_run"].append(r1 - r0)
+        raw["sface_run"].append(r2 - r1)
+        raw["both"].append(r2 - r0)
+    current_rss, peak_rss = rss_mb()
+    result = {
+        "threads": threads,
+        "frames": frames,
+        "faces_in_frame": len(faces),
+        "session_load_ms": round(load_ms, 1),
+        "stages_ms": {k: percentiles(v) for k, v in stages.items()},
+        "raw_ms": {k: percentiles(v) for k, v in raw.items()},
+        "rss_mb": {"before_models": baseline_rss, "loaded": loaded_rss, "after_run": current_rss, "peak": peak_rss},
+    }
+    total, both = result["stages_ms"]["total"]["p50"], result["raw_ms"]["both"]["p50"]
+    result["detect_align_embed_over_raw"] = round(total / both, 3)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--json", metavar="FILE", default=None)
+    parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child is not None:
+        print(json.dumps(child(args.child, args.frames)))
+        return 0
+
+    runs = []
+    for threads in (1, 2):
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", str(threads), "--frames", str(args.frames)],
+            capture_output=True, text=True, check=True, cwd=ROOT,
+        )  # fmt: skip
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    report = {"machine": machine(), "runs": runs}
+    print_report(report)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+def print_report(report: dict) -> None:
+    m = report["machine"]
+    print(f"machine: {m['platform']}; {m['cpu']}; {m['cores']} cores; load average {m['load_average']}")
+    print(f"python {m['python']}, onnxruntime {m['onnxruntime']}, opencv {m['opencv']}, numpy {m['numpy']}")
+    print(f"frame 640x480 JPEG (camera simulator), {report['runs'][0]['frames']} iterations after warm-up\n")
+    titles = [str(r["threads"]) + " thread(s) p50 / p95" for r in report["runs"]]
+    header = f"{'stage (ms)':28s}" + "".join(f"{title:>26s}" for title in titles)
+    print(header)
+    rows = [(f"{k}", "stages_ms", k) for k in ("decode", "detect", "align", "embed", "compare")]
+    rows += [("detect+align+embed", "stages_ms", "total")]
+    rows += [("raw session.run YuNet", "raw_ms", "yunet_run"), ("raw session.run SFace", "raw_ms", "sface_run")]
+    rows += [("raw YuNet+SFace", "raw_ms", "both")]
+    for label, group, key in rows:
+        cells = "".join(f"{r[group][key]['p50']:>14.2f} / {r[group][key]['p95']:<9.2f}" for r in report["runs"])
+        print(f"{label:28s}{cells}")
+    print()
+    for r in report["runs"]:
+        rss = r["rss_mb"]
+        print(
+            f"{r['threads']} thread(s): pipeline/raw = {r['detect_align_embed_over_raw']:.2f}x; sessions loaded in "
+            f"{r['session_load_ms']:.0f} ms; RSS {rss['before_models']:.0f} MB before models (python, numpy, "
+            f"opencv, onnxruntime imported), {rss['loaded']:.0f} MB loaded, {rss['after_run']:.0f} MB after the "
+            f"run (arena), process peak {rss['peak']:.0f} MB"
+        )
+    two = next(r for r in report["runs"] if r["threads"] == 2)
+    total, ratio = two["stages_ms"]["total"]["p50"], two["detect_align_embed_over_raw"]
+    peak = two["rss_mb"]["after_run"]
+    verdict = {True: "met", False: "NOT met"}
+    print(
+        f"goals (2 threads): detect+align+embed p50 {total:.1f} ms (<= 15: {verdict[total <= 15]}); "
+        f"{ratio:.2f}x raw (<= 1.2: {verdict[ratio <= 1.2]}); RSS of the running pipeline process {peak:.0f} MB "
+        f"(<= 200: {verdict[peak <= 200]})"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
