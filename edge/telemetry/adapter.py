@@ -373,6 +373,8 @@ class MqttTelemetry:
         verdict = self.guard.check(message.payload, now, self.store.seen_command)
         if isinstance(verdict, Accepted):
             topic = topic or verdict.response_topic
+        elif not topic:  # MQTT 3.1.1: answer a rejection where the command asked, if it could be read
+            topic = _payload_response_topic(message.payload)
         topic = self._response_topic(topic)
         if isinstance(verdict, Accepted) and self._emit is None and verdict.to_event() is not None:
             verdict = Rejected("not_ready", "the gate is starting", verdict.command_id, verdict.action)
@@ -461,3 +463,12 @@ class MqttTelemetry:
             return
         self._client.publish(topic, payloads.dumps(payload), qos=qos, retain=retain, properties=properties)
         self.counters["messages_published"] += 1
+
+
+def _payload_response_topic(raw: bytes) -> str | None:
+    try:
+        command = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    topic = command.get("response_topic") if isinstance(command, dict) else None
+    return topic if isinstance(topic, str) else None

@@ -26,6 +26,7 @@ class Received:
     payload: bytes
     retain: bool
     properties: Any = None
+    at: float = field(default_factory=time.monotonic)  # when it was received
 
     def json(self) -> Any:
         return json.loads(self.payload)
