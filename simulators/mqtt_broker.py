@@ -114,6 +114,7 @@ class MosquittoBroker:
             "allow_anonymous true",
             "max_inflight_messages 100",
             "max_queued_messages 100000",
+            "set_tcp_nodelay true",  # else Nagle delays PUBACKs by the peer's delayed ACK (~40 ms)
             "log_dest stdout",
             "log_type error",
             "log_type warning",
