@@ -121,7 +121,7 @@ def test_site_broker_bridges_gate_topics_to_headquarters_and_commands_back(tmp_p
                 timeout=10,
                 what="the gate's topics at headquarters",
             )
-            assert gate.store.pending() == 0
+            wait_until(lambda: gate.store.pending() == 0, timeout=5, what="the outbox emptied by PUBACKs")
 
             command = sign_command(
                 key,
