@@ -23,7 +23,6 @@ import platform
 import random
 import sys
 import tempfile
-import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -92,37 +91,61 @@ def a_record(number: int) -> TransactionRecord:
 
 
 class Counter:
-    """A control-room subscriber counting events per gate (by seq) and all messages."""
+    """A control-room subscriber in its own process (the control room is not on the gate, and a subscriber
+    in the gate's process would compete for its interpreter lock): counts messages, and events per gate by
+    seq, so loss and duplicates can be told apart."""
 
     def __init__(self, port: int, topic: str = "echannel/v1/#") -> None:
-        self.lock = threading.Lock()
+        self._events = multiprocessing.Value("q", 0)
+        self._stop = multiprocessing.Event()
+        ready = multiprocessing.Event()
+        self._results: multiprocessing.Queue = multiprocessing.Queue()
+        self._process = multiprocessing.Process(
+            target=_count, args=(port, topic, self._events, ready, self._stop, self._results), daemon=True
+        )
+        self._process.start()
+        if not ready.wait(10):
+            raise RuntimeError("the control-room subscriber did not connect")
         self.messages = 0
-        self.seqs: dict[str, set[int]] = defaultdict(set)
         self.duplicates = 0
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-        self.client.on_message = self._on_message
-        self.client.connect("127.0.0.1", port)
-        self.client.subscribe(topic, qos=1)
-        self.client.loop_start()
-        time.sleep(0.3)
-
-    def _on_message(self, client, userdata, message) -> None:
-        with self.lock:
-            self.messages += 1
-            if message.topic.endswith("/events"):
-                event = json.loads(message.payload)
-                seqs = self.seqs[event["gate"]]
-                if event["seq"] in seqs:
-                    self.duplicates += 1
-                seqs.add(event["seq"])
+        self.seqs: dict[str, set[int]] = {}
 
     def events(self) -> int:
-        with self.lock:
-            return sum(len(s) for s in self.seqs.values())
+        return int(self._events.value)
 
     def stop(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
+        self._stop.set()
+        result = self._results.get(timeout=30)
+        self._process.join(10)
+        self.messages, self.duplicates = result["messages"], result["duplicates"]
+        self.seqs = {gate: set(seqs) for gate, seqs in result["seqs"].items()}
+
+
+def _count(port, topic, events, ready, stop, results) -> None:
+    seqs: dict[str, set[int]] = defaultdict(set)
+    totals = {"messages": 0, "duplicates": 0}
+
+    def on_message(client, userdata, message) -> None:
+        totals["messages"] += 1
+        if message.topic.endswith("/events"):
+            event = json.loads(message.payload)
+            gate_seqs = seqs[event["gate"]]
+            if event["seq"] in gate_seqs:
+                totals["duplicates"] += 1
+            else:
+                gate_seqs.add(event["seq"])
+                events.value += 1
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client.on_message = on_message
+    client.on_subscribe = lambda c, u, mid, rc, p: ready.set()
+    client.connect("127.0.0.1", port)
+    client.subscribe(topic, qos=1)
+    client.loop_start()
+    stop.wait()
+    client.loop_stop()
+    client.disconnect()
+    results.put({**totals, "seqs": {gate: sorted(s) for gate, s in seqs.items()}})
 
 
 def flush_rate(events: int, workdir: Path) -> dict:

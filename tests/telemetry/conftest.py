@@ -50,6 +50,7 @@ class Observer:
         self.client.reconnect_delay_set(0.2, 1)
 
     def start(self) -> Observer:
+        self.started_at = time.time()
         from paho.mqtt.packettypes import PacketTypes
         from paho.mqtt.properties import Properties
 

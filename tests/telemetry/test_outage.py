@@ -3,14 +3,16 @@ restarted (killed, started again) during the outage. After recovery every event 
 none lost, duplicates only with the same id; availability read offline during the outage (last will) and
 online after.
 
-The default run uses a short outage; the `slow` variant uses the 30 s of the issue. The broker is stopped
-with SIGTERM: a broker stopped that way sends its clients' last wills (which is how the control room learns
-of the outage), while a broker killed with SIGKILL can lose messages it had already acknowledged and never
-sends a will - no client can make up for that, so that case is tested for the gate's side only.
+The default run uses a short outage; the `slow` variant uses the 30 s of the issue. The broker is either
+stopped (SIGTERM: it sends its clients' last wills, which is how the control room learns of the outage) or
+killed (SIGKILL: no will is sent, so only "online after" is checked, and the broker keeps only what it had
+saved - the test lets it save the control room's session first; a broker that dies between acknowledging a
+message and forwarding or saving it loses that message, which no client can make up for).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import signal
@@ -21,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from simulators.mqtt_broker import MosquittoBroker
-from simulators.processes import ChildProcess
+from simulators.processes import ChildProcess, wait_until
 
 pytestmark = pytest.mark.broker
 PUBLISHER = Path(__file__).with_name("gate_publisher.py")
@@ -66,6 +68,13 @@ def test_no_event_is_lost_across_a_broker_outage_and_a_daemon_restart(
         control_room = observe(broker.port, "echannel/#", client_id="control-room")
         gates.append(start_gate(broker, outbox, 0, tmp_path))
         control_room.wait_for(lambda o: len(o.of_kind("events")) >= 20, what="the first transactions")
+        # A killed broker keeps only what it had saved: let it save the control room's session first.
+        saved = broker.directory / "mosquitto.db"
+        wait_until(
+            lambda: saved.exists() and saved.stat().st_mtime > control_room.started_at + 0.5,
+            timeout=10,
+            what="the broker to save the control room's session",
+        )
 
         broker.stop(sig=broker_signal)
         outage_started = time.monotonic()
@@ -88,7 +97,8 @@ def test_no_event_is_lost_across_a_broker_outage_and_a_daemon_restart(
         def all_arrived(o) -> bool:
             return expected <= {m.json()["transaction"]["transaction_id"] for m in o.of_kind("events")}
 
-        control_room.wait_for(all_arrived, timeout=30, what="every stored transaction")
+        with contextlib.suppress(TimeoutError):  # what is missing is reported below
+            control_room.wait_for(all_arrived, timeout=30, what="every stored transaction")
     finally:
         for gate in gates:
             gate.stop()
@@ -108,7 +118,8 @@ def test_no_event_is_lost_across_a_broker_outage_and_a_daemon_restart(
     numbers = [int(e["transaction"]["transaction_id"][4:]) for e in first_seen]
     assert numbers == sorted(numbers)
     received = {e["transaction"]["transaction_id"] for e in first_seen}
-    assert expected <= received, f"lost: {sorted(expected - received)[:10]}"
+    assert expected <= received, f"lost: {sorted(expected - received)[:10]} of {len(expected)}; first run "
+    f"{first_run[0]}..{first_run[-1]}, second run {second_run[:1]}..{second_run[-1:]}"
     # SIGKILL may land between the outbox commit and the "stored" line: at most one unlogged extra.
     assert len(received - expected) <= 1
     assert any(n >= SECOND_RUN for n in numbers), "the restarted daemon's transactions arrived"
@@ -120,7 +131,7 @@ def test_no_event_is_lost_across_a_broker_outage_and_a_daemon_restart(
         assert offline_during, f"availability did not read offline during the outage: {statuses}"
         assert offline_during[0][1] == births[0], "the will carries the birth/death counter of its session"
     online_after = [s for s in statuses if s[0] == "online" and s[2] > recovered_at]
-    assert online_after and online_after[0][1] > births[0]
+    assert any(bdseq > births[0] for _, bdseq, _ in online_after), "the restarted daemon is online after recovery"
     summary = {
         "outage_s": outage_s,
         "events": len(events),
