@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # importing the settings module first would close an import c
 
 log = logging.getLogger("edge.telemetry")
 OUTBOX_ALARM = "outbox_nearly_full"
+_RESERVED_IN_FLIGHT = 8  # QoS 1 messages besides events that may await PUBACK (state, birth, responses)
 _READ_AHEAD = 512  # stored events read at once by the sender
 _DELETE_BATCH = 256  # acknowledged events deleted in one commit ...
 _DELETE_DELAY_S = 0.02  # ... or after this long
@@ -95,7 +96,7 @@ class MqttTelemetry:
             password_file=settings.password_file,
         )
         self._v5 = settings.protocol == "5"
-        self._client.max_inflight_messages_set(settings.outbox_window + 8)  # + birth, availability, state
+        self._client.max_inflight_messages_set(settings.outbox_window + _RESERVED_IN_FLIGHT)
         self._client.max_queued_messages_set(0)
         self._client.reconnect_delay_set(min_delay=1, max_delay=int(max(1, settings.reconnect_max_s)))
         self._client.on_pre_connect = self._on_pre_connect
@@ -104,6 +105,7 @@ class MqttTelemetry:
         self._client.on_publish = self._on_publish
         self._client.on_message = self._on_message
         self._acks: deque[int] = deque()
+        self._refused: deque[int] = deque()
         self._ahead: deque[StoredEvent] = deque()  # read from the store, not yet handed to paho
         self._fetched = 0  # highest seq read into _ahead
         self._acked: list[int] = []
@@ -114,7 +116,8 @@ class MqttTelemetry:
         self._sender: threading.Thread | None = None
         self._emit: EventSink | None = None
         self._last_state: dict[str, Any] | None = None
-        self._pending_commands: dict[str, tuple[str, str, bytes | None]] = {}
+        # command id -> (action, response topic, correlation data, expiry): awaiting the gate core's result
+        self._pending_commands: dict[str, tuple[str, str, bytes | None, float]] = {}
         self._outcomes: Counter[str] = Counter()
         self._steps: dict[str, list[float]] = {}
         self._system = SystemSampler()
@@ -197,7 +200,7 @@ class MqttTelemetry:
         pending = self._pending_commands.pop(result.command_id, None)
         if pending is None:
             return  # not a control-room command (service key, emergency button) or already answered
-        action, topic, correlation = pending
+        action, topic, correlation, _ = pending
         self._respond(topic, correlation, payloads.response_for(result, action, self.site, self.gate_id, self._clock()))
 
     def health(self) -> Health:
@@ -207,6 +210,8 @@ class MqttTelemetry:
             problems.append("broker not connected")
         if self.level.alarm:
             problems.append(f"outbox {pending}/{self.level.capacity}")
+        if self.counters["broker_refusals"]:
+            problems.append(f"{self.counters['broker_refusals']} events refused by the broker (kept in the outbox)")
         if self.counters["privacy_refusals"]:
             problems.append(f"{self.counters['privacy_refusals']} payloads refused by the privacy guard")
         figures = {
@@ -330,6 +335,8 @@ class MqttTelemetry:
             self.counters["events_sent"] += 1
 
     def _drain_acks(self, force: bool = False) -> None:
+        while self._refused:
+            self.flow.acked(self._refused.popleft())
         while self._acks:
             seq = self.flow.acked(self._acks.popleft())
             if seq is not None:
@@ -362,8 +369,8 @@ class MqttTelemetry:
                 log.warning("telemetry: broker refused the connection: %s", reason)
                 return
             receive_max = getattr(properties, "ReceiveMaximum", None) if properties else None
-            if receive_max:
-                self.flow.window = max(1, min(self.settings.outbox_window, int(receive_max) - 4))
+            if receive_max:  # the broker's Receive Maximum (MQTT 5); leave room for state, birth, responses
+                self.flow.window = max(1, min(self.settings.outbox_window, int(receive_max) - _RESERVED_IN_FLIGHT))
             self._announce()
             client.subscribe(self.topics.commands, qos=1)
             self.counters["connections"] += 1
@@ -382,7 +389,11 @@ class MqttTelemetry:
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, properties: Any) -> None:
         if getattr(reason, "is_failure", False):
-            self.counters["broker_refusals"] += 1  # kept in the outbox; sent again after the next restart
+            # Refused (quota, not authorised): the event stays stored and is sent again after the next restart;
+            # its slot in the window is freed so the rest keeps flowing.
+            self.counters["broker_refusals"] += 1
+            self._refused.append(mid)
+            self._wake.set()
             return
         self._acks.append(mid)
         # Wake the sender for a batch of acks, or when everything in flight is acknowledged (else it wakes
@@ -432,7 +443,9 @@ class MqttTelemetry:
         self.counters["commands_accepted"] += 1
         event = verdict.to_event()
         if event is not None:
-            self._pending_commands[verdict.command_id] = (verdict.action, topic, correlation)
+            for stale in [k for k, v in self._pending_commands.items() if v[3] < now]:
+                del self._pending_commands[stale]  # never answered by the gate core: forget once expired
+            self._pending_commands[verdict.command_id] = (verdict.action, topic, correlation, verdict.expires_at)
             assert self._emit is not None
             self._emit(event)
             return
