@@ -21,6 +21,7 @@ PLUGINS: tuple[str, ...] = (
     "edge.commands.dashboard",
     "edge.commands.document",
     "edge.commands.biometrics",
+    "edge.commands.telemetry",
 )
 
 

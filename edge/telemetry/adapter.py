@@ -42,6 +42,10 @@ if TYPE_CHECKING:  # importing the settings module first would close an import c
 
 log = logging.getLogger("edge.telemetry")
 OUTBOX_ALARM = "outbox_nearly_full"
+_RESERVED_IN_FLIGHT = 8  # QoS 1 messages besides events that may await PUBACK (state, birth, responses)
+_READ_AHEAD = 512  # stored events read at once by the sender
+_DELETE_BATCH = 256  # acknowledged events deleted in one commit ...
+_DELETE_DELAY_S = 0.02  # ... or after this long
 
 
 class MqttTelemetry:
@@ -92,7 +96,7 @@ class MqttTelemetry:
             password_file=settings.password_file,
         )
         self._v5 = settings.protocol == "5"
-        self._client.max_inflight_messages_set(settings.outbox_window + 8)  # + birth, availability, state
+        self._client.max_inflight_messages_set(settings.outbox_window + _RESERVED_IN_FLIGHT)
         self._client.max_queued_messages_set(0)
         self._client.reconnect_delay_set(min_delay=1, max_delay=int(max(1, settings.reconnect_max_s)))
         self._client.on_pre_connect = self._on_pre_connect
@@ -101,13 +105,19 @@ class MqttTelemetry:
         self._client.on_publish = self._on_publish
         self._client.on_message = self._on_message
         self._acks: deque[int] = deque()
+        self._refused: deque[int] = deque()
+        self._ahead: deque[StoredEvent] = deque()  # read from the store, not yet handed to paho
+        self._fetched = 0  # highest seq read into _ahead
+        self._acked: list[int] = []
+        self._acked_since: float | None = None
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._connected = threading.Event()
         self._sender: threading.Thread | None = None
         self._emit: EventSink | None = None
         self._last_state: dict[str, Any] | None = None
-        self._pending_commands: dict[str, tuple[str, str, bytes | None]] = {}
+        # command id -> (action, response topic, correlation data, expiry): awaiting the gate core's result
+        self._pending_commands: dict[str, tuple[str, str, bytes | None, float]] = {}
         self._outcomes: Counter[str] = Counter()
         self._steps: dict[str, list[float]] = {}
         self._system = SystemSampler()
@@ -144,6 +154,9 @@ class MqttTelemetry:
             return
         self._started = False
         if self._connected.is_set():
+            deadline = time.monotonic() + timeout  # let the events in flight be acknowledged
+            while self.flow.in_flight and self._connected.is_set() and time.monotonic() < deadline:
+                time.sleep(0.01)
             with contextlib.suppress(Exception):
                 info = self._client.publish(
                     self.topics.availability,
@@ -151,6 +164,7 @@ class MqttTelemetry:
                     qos=1,
                     retain=True,
                 )
+                self.counters["messages_published"] += 1
                 info.wait_for_publish(timeout)
         self._stopping.set()
         self._wake.set()
@@ -186,7 +200,7 @@ class MqttTelemetry:
         pending = self._pending_commands.pop(result.command_id, None)
         if pending is None:
             return  # not a control-room command (service key, emergency button) or already answered
-        action, topic, correlation = pending
+        action, topic, correlation, _ = pending
         self._respond(topic, correlation, payloads.response_for(result, action, self.site, self.gate_id, self._clock()))
 
     def health(self) -> Health:
@@ -196,6 +210,8 @@ class MqttTelemetry:
             problems.append("broker not connected")
         if self.level.alarm:
             problems.append(f"outbox {pending}/{self.level.capacity}")
+        if self.counters["broker_refusals"]:
+            problems.append(f"{self.counters['broker_refusals']} events refused by the broker (kept in the outbox)")
         if self.counters["privacy_refusals"]:
             problems.append(f"{self.counters['privacy_refusals']} payloads refused by the privacy guard")
         figures = {
@@ -280,16 +296,21 @@ class MqttTelemetry:
         self.store.append(uuid.uuid4().hex, "alarm", at, json.dumps(body, separators=(",", ":")))
 
     def _event_payload(self, row: StoredEvent) -> bytes:
-        head = payloads.dumps(payloads.event(row.kind, row.event_id, row.seq, self.site, self.gate_id, row.at, None))
-        return head[: head.rindex(b"null")] + row.body.encode() + b"}"
+        # Composed by hand (the flush rate depends on it): every part is a number, a hex id, a fixed word or a
+        # checked topic level, and the body is JSON already checked by the privacy guard when it was stored.
+        return (
+            f'{{"v":{payloads.SCHEMA_VERSION},"type":"{row.kind}","id":"{row.event_id}","seq":{row.seq},'
+            f'"site":"{self.site}","gate":"{self.gate_id}","at":{float(row.at)!r},"{row.kind}":{row.body}}}'
+        ).encode()
 
     def _send_loop(self) -> None:
         while True:
             self._wake.wait(0.05)
             self._wake.clear()
             try:
-                self._drain_acks()
-                if self._stopping.is_set():
+                stopping = self._stopping.is_set()
+                self._drain_acks(force=stopping)
+                if stopping:
                     return
                 if self._connected.is_set():
                     self._send_more()
@@ -299,20 +320,36 @@ class MqttTelemetry:
 
     def _send_more(self) -> None:
         room = self.flow.room()
-        if not room:
+        # Refill in batches (a quarter of the window at least) unless nothing is in flight: fewer wake-ups.
+        if not room or (self.flow.in_flight and room < self.flow.window // 4):
             return
-        for row in self.store.after(self.flow.cursor, room):
+        for _ in range(room):
+            if not self._ahead:
+                self._ahead.extend(self.store.after(self._fetched, _READ_AHEAD))
+                if not self._ahead:
+                    return
+                self._fetched = self._ahead[-1].seq
+            row = self._ahead.popleft()
             info = self._client.publish(self.topics.events, self._event_payload(row), qos=1)
             self.flow.sent(info.mid, row.seq)
             self.counters["events_sent"] += 1
 
-    def _drain_acks(self) -> None:
-        done: list[int] = []
+    def _drain_acks(self, force: bool = False) -> None:
+        while self._refused:
+            self.flow.acked(self._refused.popleft())
         while self._acks:
             seq = self.flow.acked(self._acks.popleft())
             if seq is not None:
-                done.append(seq)
-        if done:
+                self._acked.append(seq)
+        if not self._acked:
+            return
+        now = time.monotonic()
+        if self._acked_since is None:
+            self._acked_since = now
+        # Deletions are batched (one commit per batch); a crash before the commit only means those events
+        # are sent again with the same id, which receivers de-duplicate.
+        if force or len(self._acked) >= _DELETE_BATCH or now - self._acked_since >= _DELETE_DELAY_S:
+            done, self._acked, self._acked_since = self._acked, [], None
             self.store.delete(done)
             self.counters["events_acked"] += len(done)
             self._check_level(self._clock())
@@ -332,8 +369,8 @@ class MqttTelemetry:
                 log.warning("telemetry: broker refused the connection: %s", reason)
                 return
             receive_max = getattr(properties, "ReceiveMaximum", None) if properties else None
-            if receive_max:
-                self.flow.window = max(1, min(self.settings.outbox_window, int(receive_max) - 4))
+            if receive_max:  # the broker's Receive Maximum (MQTT 5); leave room for state, birth, responses
+                self.flow.window = max(1, min(self.settings.outbox_window, int(receive_max) - _RESERVED_IN_FLIGHT))
             self._announce()
             client.subscribe(self.topics.commands, qos=1)
             self.counters["connections"] += 1
@@ -352,10 +389,17 @@ class MqttTelemetry:
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, properties: Any) -> None:
         if getattr(reason, "is_failure", False):
-            self.counters["broker_refusals"] += 1  # kept in the outbox; sent again after the next restart
+            # Refused (quota, not authorised): the event stays stored and is sent again after the next restart;
+            # its slot in the window is freed so the rest keeps flowing.
+            self.counters["broker_refusals"] += 1
+            self._refused.append(mid)
+            self._wake.set()
             return
         self._acks.append(mid)
-        self._wake.set()
+        # Wake the sender for a batch of acks, or when everything in flight is acknowledged (else it wakes
+        # on its own within 50 ms): fewer wake-ups, less contention for the interpreter lock.
+        if len(self._acks) >= max(1, self.flow.window // 4) or len(self._acks) >= self.flow.in_flight:
+            self._wake.set()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         try:
@@ -373,6 +417,8 @@ class MqttTelemetry:
         verdict = self.guard.check(message.payload, now, self.store.seen_command)
         if isinstance(verdict, Accepted):
             topic = topic or verdict.response_topic
+        elif not topic:  # MQTT 3.1.1: answer a rejection where the command asked, if it could be read
+            topic = _payload_response_topic(message.payload)
         topic = self._response_topic(topic)
         if isinstance(verdict, Accepted) and self._emit is None and verdict.to_event() is not None:
             verdict = Rejected("not_ready", "the gate is starting", verdict.command_id, verdict.action)
@@ -397,7 +443,9 @@ class MqttTelemetry:
         self.counters["commands_accepted"] += 1
         event = verdict.to_event()
         if event is not None:
-            self._pending_commands[verdict.command_id] = (verdict.action, topic, correlation)
+            for stale in [k for k, v in self._pending_commands.items() if v[3] < now]:
+                del self._pending_commands[stale]  # never answered by the gate core: forget once expired
+            self._pending_commands[verdict.command_id] = (verdict.action, topic, correlation, verdict.expires_at)
             assert self._emit is not None
             self._emit(event)
             return
@@ -461,3 +509,12 @@ class MqttTelemetry:
             return
         self._client.publish(topic, payloads.dumps(payload), qos=qos, retain=retain, properties=properties)
         self.counters["messages_published"] += 1
+
+
+def _payload_response_topic(raw: bytes) -> str | None:
+    try:
+        command = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    topic = command.get("response_topic") if isinstance(command, dict) else None
+    return topic if isinstance(topic, str) else None

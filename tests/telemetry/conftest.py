@@ -26,6 +26,7 @@ class Received:
     payload: bytes
     retain: bool
     properties: Any = None
+    at: float = field(default_factory=time.monotonic)  # when it was received
 
     def json(self) -> Any:
         return json.loads(self.payload)
@@ -49,6 +50,7 @@ class Observer:
         self.client.reconnect_delay_set(0.2, 1)
 
     def start(self) -> Observer:
+        self.started_at = time.time()
         from paho.mqtt.packettypes import PacketTypes
         from paho.mqtt.properties import Properties
 

@@ -306,3 +306,18 @@ def test_privacy_guard_refuses_and_counts_a_payload_with_personal_data(tmp_path)
     telemetry.publish_alarm(Alarm(AlarmKind.REFERRAL, 1.0, "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<"))
     assert telemetry.store.pending() == 0 and telemetry.counters["privacy_refusals"] == 1
     telemetry.stop()
+
+
+def test_the_window_follows_a_small_broker_receive_maximum_and_everything_flows(tmp_path, observe) -> None:
+    with MosquittoBroker(tmp_path / "small", extra="max_inflight_messages 12\n") as broker:
+        observer = observe(broker.port, TOPICS.events)
+        telemetry, _ = make_telemetry(broker.url, tmp_path)
+        try:
+            for number in range(300):
+                telemetry.publish_alarm(Alarm(AlarmKind.DOOR_FAULT, float(number), "jam"))
+            observer.wait_for(lambda o: len(o.messages) >= 300, what="300 events")
+            assert telemetry.flow.window == 12 - 8
+            assert [m.json()["seq"] for m in observer.messages] == list(range(1, 301))
+            assert telemetry.counters["broker_refusals"] == 0
+        finally:
+            telemetry.stop()

@@ -69,6 +69,26 @@ def test_every_payload_builder_matches_its_schema() -> None:
     validate("response", payloads.response_for(result, "out_of_service", "s1", "g1", 10.0))
 
 
+def test_a_signed_command_matches_the_command_schema() -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from edge.telemetry.commands import sign_command
+
+    key = Ed25519PrivateKey.generate()
+    for args in ({}, {"threshold": 0.5}):
+        command = sign_command(
+            key,
+            "hq",
+            site="s1",
+            gate="g1",
+            action="set_face_threshold",
+            args=args,
+            now=1e9,
+            response_topic="echannel/v1/s1/g1/responses/x",
+        )
+        validate("command", command)
+
+
 def test_a_record_with_an_unknown_field_fails_its_schema() -> None:
     record = payloads.record_body(a_record()) | {"surname": "X"}
     with pytest.raises(jsonschema.ValidationError):
