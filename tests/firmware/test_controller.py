@@ -5,7 +5,7 @@ Simulated time: every test is exact, whatever the machine's load."""
 from __future__ import annotations
 
 import pytest
-from conftest import RawHost
+from raw_host import RawHost
 
 from firmware import door as door_module
 from firmware import protocol as P

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import RawHost
+from raw_host import RawHost
 
 from firmware import protocol as P
 from firmware.sensors import BeamPair, people_in_pattern
