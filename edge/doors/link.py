@@ -251,6 +251,11 @@ class DoorLink:
         return dict(self._desired)
 
     @property
+    def positions(self) -> dict[Door, DoorPosition]:
+        """The door positions last reported to the gate (empty until the MCU's first STATUS)."""
+        return dict(self._positions)
+
+    @property
     def in_flight(self) -> int:
         return len(self._pending)
 
