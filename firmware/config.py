@@ -19,6 +19,9 @@ UART_ID = 0
 UART_TX = 0
 UART_RX = 1
 BAUDRATE = 115200
+# Held active at power-on (a jumper to ground): main.py does not start, the REPL stays free for mpremote.
+# Needed with LINK = "usb": the running firmware disables Ctrl-C, so mpremote could not stop it otherwise.
+MAINTENANCE_PIN = (22, True)
 
 # --- timings (ms) -----------------------------------------------------------------------------------------
 TICK_MS = 10  # control loop period

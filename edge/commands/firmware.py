@@ -27,7 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     flash = actions.add_parser(
         "flash",
         help="copy the built firmware to a board with mpremote and reset it",
-        description="Build, then copy the .mpy files and main.py to the board's filesystem and reset it.",
+        description="Build, then copy the .mpy files and main.py to the board's filesystem and reset it. "
+        "Hold the maintenance jumper at power-on when the firmware is already running (see firmware/README.md).",
     )
     flash.add_argument("--port", required=True, metavar="DEV", help="the board's serial device, e.g. /dev/ttyACM0")
     flash.add_argument("--out", default=str(BUILD_DIR), metavar="DIR", help="build directory")
