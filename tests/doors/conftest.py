@@ -1,11 +1,11 @@
 """Fixtures of the door-link tests (the rig itself is door_rig.py)."""
 
 import pytest
-from door_rig import PtyRig
+from door_rig import Rig
 
 
 @pytest.fixture
 def rig():
-    rig = PtyRig().start()
+    rig = Rig().start()
     yield rig
     rig.stop()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from door_rig import Host, PtyRig, with_host
+from door_rig import Host, Rig, with_host
 
 from edge.doors.link import CommandRefused, McuHello
 from edge.gate.actions import DoorOp
@@ -28,7 +28,7 @@ from simulators.doors.physics import DOOR_X
 INDEX = {Door.ENTRY: P.DOOR_ENTRY, Door.EXIT: P.DOOR_EXIT}
 
 
-def position(rig: PtyRig, door: Door) -> float:
+def position(rig: Rig, door: Door) -> float:
     return rig.call(lambda sim: sim.door_position(INDEX[door]))
 
 
@@ -169,7 +169,7 @@ def test_two_people_in_the_compartment_raise_more_than_one_person(rig):
 def test_a_port_that_vanishes_and_comes_back_is_reopened(tmp_path):
     """The device node goes away (USB unplug) and comes back at the same path (like /dev/serial/by-id/...)."""
     path = tmp_path / "door-controller"
-    first = PtyRig().start()
+    first = Rig().start()
     path.symlink_to(first.path)
     rigs = [first]
 
@@ -181,7 +181,7 @@ def test_a_port_that_vanishes_and_comes_back_is_reopened(tmp_path):
         await host.until_event(LinkLost(), timeout=3)
         health = host.doors.health()
         assert not health.ok and host.doors.port_failures >= 1 and "closed" in health.detail
-        second = PtyRig().start()  # plugged in again: a fresh board, in its power-on safe state
+        second = Rig().start()  # plugged in again: a fresh board, in its power-on safe state
         rigs.append(second)
         path.symlink_to(second.path)
         await host.until_event(LinkRestored(), timeout=8)
