@@ -35,6 +35,7 @@ SEQ_WINDOW = 32  # duplicate-detection window for host command sequence numbers
 
 # --- safety -----------------------------------------------------------------------------------------------
 SAFE_STATE = protocol.SAFE_RETURN  # at power-on and on link loss (the host may change the link-loss one)
+SAFE_RETRY_MS = 2000  # without a host: retry a door kept from its safe position (obstruction, fire)
 FIRE_INPUT = (17, True)  # fire-alarm panel relay, normally closed to ground: open circuit = fire
 STATUS_LED = 25
 
