@@ -43,7 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     doors.add_argument("--link", default="/tmp/echannel-doors", metavar="PATH", help="stable symlink to the pty")
     doors.add_argument("--control-port", type=int, default=0, metavar="N", help="TCP control port (0: a free one)")
-    doors.add_argument("--stdin", action="store_true", help="also read control commands from standard input")
+    doors.add_argument(
+        "--stdin", action="store_true", help="also read control commands from standard input (its end stops the rig)"
+    )
     doors.add_argument("--link-timeout-ms", type=int, default=None, metavar="MS", help="firmware link watchdog")
     doors.add_argument("--safe-state", default=None, choices=["return", "open", "closed", "locked", "egress"])
     doors.set_defaults(handler=_sim_doors)
