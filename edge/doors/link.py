@@ -179,6 +179,7 @@ class DoorLink:
         self._faults: dict[Door, int] = {door: P.FAULT_NONE for door in Door}
         self._fire: bool | None = None
         self._session_confirmed = False
+        self._hello_answered = False  # an MCU HELLO has come in since our last HELLO went out
         self._hello_due = now
         self._send_hello(now)
 
@@ -285,6 +286,7 @@ class DoorLink:
         major, minor, patch = HOST_VERSION
         self.counters.hellos_sent += 1
         self._send(P.Hello(P.ROLE_HOST, P.VERSION, major, minor, patch, self.session, P.RESET_UNKNOWN), now)
+        self._hello_answered = False
         self._hello_due = now + HELLO_RETRY_S
 
     def _issue(self, door: Door, op: DoorOp, now: float, *, attempts: int, first_sent: float) -> int:
@@ -345,6 +347,7 @@ class DoorLink:
 
     def _on_hello(self, hello: P.Hello, now: float) -> None:
         self.firmware = hello.version_text
+        self._hello_answered = True
         if hello.boot_count == self.mcu_boot:
             return  # the MCU's answer to our HELLO, or its repeat: STATUS says whether a session is open
         restarted = self.mcu_boot is not None
@@ -398,8 +401,10 @@ class DoorLink:
             return
         self._status_seq = status.seq
         self.last_status = status
-        # Without a session the MCU refuses commands: tick() repeats our HELLO until STATUS shows one.
-        self._session_confirmed = bool(status.flags & P.SF_SESSION)
+        # Without a session the MCU refuses commands: tick() repeats our HELLO until the MCU has answered one
+        # and STATUS shows a session. (SESSION alone could still be a previous host's session, should our
+        # HELLO have been lost: the MCU's duplicate window would then hold that host's numbers.)
+        self._session_confirmed = bool(status.flags & P.SF_SESSION) and self._hello_answered
         self._set_fire(status.fire)
         for door, code in DOOR_CODES.items():
             report = status.doors[code]

@@ -78,6 +78,8 @@ def link(mcu: Mcu) -> DoorLink:
     link = DoorLink(SETTINGS, session=SESSION, now=0.9)
     link.receive_data(mcu.hello() + mcu.status(), now=0.99)
     mcu.read(link)
+    link.receive_data(mcu.hello() + mcu.status(), now=0.99)  # its answer to our HELLO
+    mcu.read(link)
     link.next_events()
     link.next_notices()
     return link
@@ -92,14 +94,30 @@ def test_the_host_opens_with_a_hello_carrying_its_session_number(mcu):
     assert isinstance(hello, P.Hello) and hello.role == P.ROLE_HOST and hello.boot_count == SESSION
 
 
-def test_the_hello_is_repeated_until_status_shows_a_session(mcu):
+def hellos(messages: list[P.Message]) -> int:
+    return sum(isinstance(m, P.Hello) for m in messages)
+
+
+def test_the_hello_is_repeated_until_the_mcu_answers_and_shows_a_session(mcu):
     link = DoorLink(SETTINGS, session=SESSION, now=0.0)
     mcu.read(link)
     link.tick(0.6)
-    assert any(isinstance(m, P.Hello) for m in mcu.read(link))
-    link.receive_data(mcu.status(flags=P.SF_SESSION), now=0.7)
+    assert hellos(mcu.read(link)) == 1  # our HELLO was lost: again
+    link.receive_data(mcu.hello() + mcu.status(flags=P.SF_SESSION), now=0.7)
+    assert hellos(mcu.read(link)) == 1  # a new boot to us: we answer its HELLO once more
+    link.receive_data(mcu.hello() + mcu.status(flags=P.SF_SESSION), now=0.75)
     link.tick(1.5)
-    assert not any(isinstance(m, P.Hello) for m in mcu.read(link))
+    assert hellos(mcu.read(link)) == 0
+
+
+def test_a_session_flag_without_an_answer_to_our_hello_is_not_trusted(mcu):
+    """The MCU still holds a previous host's session (our HELLO was lost): its STATUS says SESSION anyway."""
+    link = DoorLink(SETTINGS, session=SESSION, now=0.0)
+    link.receive_data(mcu.hello() + mcu.status(flags=P.SF_SESSION), now=0.01)
+    mcu.read(link)  # our answer to its HELLO is lost on the way
+    link.receive_data(mcu.status(flags=P.SF_SESSION), now=0.3)
+    link.tick(0.6)
+    assert hellos(mcu.read(link)) == 1
 
 
 def test_meeting_the_mcu_reports_its_firmware_and_door_positions(mcu):
