@@ -40,6 +40,7 @@ from edge.doors.settings import DoorLinkSettings
 from edge.gate.actions import DoorOp
 from edge.gate.events import Door
 from edge.ports import EventSink, Health
+from firmware import protocol as P
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +143,8 @@ class SerialDoorController:
         if self._port is None:
             why = f": {self._last_open_error}" if self._last_open_error else ""
             detail = f"port {self.settings.port} closed{why}"
+        elif not link.link_up and link.peer_protocol is not None:
+            detail = f"the door controller speaks protocol version {link.peer_protocol}, this host {P.VERSION}"
         elif not link.link_up:
             detail = f"no answer from the door controller on {self.settings.port}"
         else:
@@ -186,6 +189,8 @@ class SerialDoorController:
             return
         now = self._clock()
         self.link.receive_data(data, now)
+        if self.link.link_up:
+            self._reopen_delay = REOPEN_MIN_S  # the port works: the next failure starts the backoff afresh
         self._flush()  # ACKs for events, commands re-issued after a NACK or a resync
         self._deliver()
 
@@ -240,7 +245,6 @@ class SerialDoorController:
         self._fd = port.fileno()
         self._backlog.clear()
         self._last_open_error = ""
-        self._reopen_delay = REOPEN_MIN_S
         self.port_opens += 1
         log.info("door controller port %s open", self.settings.port)
         assert self._loop is not None
@@ -252,7 +256,9 @@ class SerialDoorController:
         self.port_failures += 1
         log.warning("door controller port %s failed (%s): reopening", self.settings.port, why)
         self._close_port()
+        # Back off here too: a port that opens but fails at once (a flapping USB hub) must not spin.
         self._next_open = self._clock() + self._reopen_delay
+        self._reopen_delay = min(REOPEN_MAX_S, self._reopen_delay * 2)
         if self._wake is not None:
             self._wake.set()
 

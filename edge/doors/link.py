@@ -161,6 +161,7 @@ class DoorLink:
         self.mcu_boot: int | None = None
         self.link_up = False  # a valid MCU frame within link_timeout_s
         self.last_status: P.Status | None = None
+        self.peer_protocol: int | None = None  # set when the MCU's frames carry another protocol version
         self._decoder = P.Decoder()
         self._out = bytearray()
         self._events: list[Event] = []
@@ -194,6 +195,8 @@ class DoorLink:
         for item in self._decoder.feed(data):
             if isinstance(item, P.ProtocolError):
                 self.counters.frame_errors[item.name] += 1
+                if item.code == P.E_VERSION:
+                    self.peer_protocol = item.detail  # firmware and host disagree: say so in health()
             elif not isinstance(item, MCU_FRAMES) or (isinstance(item, P.Hello) and item.role != P.ROLE_MCU):
                 self.counters.unexpected_frames += 1
             else:

@@ -403,3 +403,12 @@ def test_noise_and_corrupt_frames_are_counted_and_never_acted_on(link, mcu):
     # the stream resynchronises: the next good frame is understood
     link.receive_data(mcu.event(P.EV_EXIT_PASSAGE), now=1.1)
     assert [type(e).__name__ for e in link.next_events()] == ["ExitPassage"]
+
+
+def test_frames_of_another_protocol_version_are_dropped_and_the_version_noted(mcu):
+    link = DoorLink(SETTINGS, session=SESSION, now=0.0)
+    frame = bytearray(P.encode_payload(P.Hello(P.ROLE_MCU, 2, 2, 0, 0, 9, 0)))
+    frame[0] = 2  # a version-2 firmware
+    frame[-2:] = P.crc16(frame[:-2]).to_bytes(2, "big")
+    link.receive_data(b"\x00" + P.cobs_encode(bytes(frame)) + b"\x00", now=0.1)
+    assert link.peer_protocol == 2 and link.firmware is None and not link.link_up

@@ -152,6 +152,21 @@ def test_after_an_mcu_reset_the_host_resynchronises_and_restores_the_doors(rig):
     assert [n.boot_count for n in host.doors.notices if isinstance(n, McuHello) and n.restarted] == [2]
 
 
+def test_a_power_loss_longer_than_the_link_timeout_is_a_lost_link_then_a_resync(rig):
+    async def scenario(host: Host) -> None:
+        await host.connected()
+        await move(host, Door.ENTRY, DoorOp.LOCK, DoorPosition.CLOSED)
+        host.events.clear()
+        rig.call(lambda sim: sim.power_loss(1500))
+        await host.until_event(LinkLost(), timeout=3)
+        await host.until_event(LinkRestored(), timeout=3)
+        await host.until(lambda: host.doors.link.counters.mcu_restarts == 1, what="resync")
+        # back from its power-on safe state (entry opening) to what the gate wants
+        await host.until(lambda: position(rig, Door.ENTRY) == 0.0 and host.doors.link.in_flight == 0, what="closed")
+
+    with_host(rig, scenario)
+
+
 def test_two_people_in_the_compartment_raise_more_than_one_person(rig):
     async def scenario(host: Host) -> None:
         await host.connected()
