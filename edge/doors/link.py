@@ -217,10 +217,16 @@ class DoorLink:
             self._send(P.Heartbeat(), now)
 
     def port_reopened(self, now: float) -> None:
-        """The serial port was closed and opened again (USB unplug): start the conversation afresh."""
+        """The serial port was closed and opened again (USB unplug): start the conversation afresh.
+
+        Whatever is at the other end now may be another board, or a reflashed one whose boot counter
+        started again: forget the old board's sequence numbers so that its first STATUS is not a "replay"."""
         self._decoder.reset()
         self._out.clear()
         self._session_confirmed = False
+        self.mcu_boot = None
+        self._status_seq = None
+        self._event_window.reset()
         self._send_hello(now)
         for door, op in self._desired.items():
             self._issue(door, op, now, attempts=1, first_sent=now)

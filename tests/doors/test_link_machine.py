@@ -319,6 +319,17 @@ def test_the_mcu_answering_our_hello_with_the_same_boot_counter_is_no_reset(link
     assert link.counters.mcu_restarts == 0
 
 
+def test_after_the_port_is_reopened_a_board_whose_numbers_started_again_is_believed(link, mcu):
+    link.receive_data(mcu.status(entry=P.POS_OPEN), now=1.0)
+    link.next_events()
+    link.port_reopened(now=1.5)  # unplugged, and a replacement board with the same boot counter plugged in
+    hello = next(m for m in mcu.read(link) if isinstance(m, P.Hello))
+    assert hello.boot_count == SESSION
+    fresh = Mcu()
+    link.receive_data(fresh.hello() + fresh.status(entry=P.POS_CLOSED), now=1.6)
+    assert link.next_events() == [DoorStateChanged(Door.ENTRY, DoorPosition.CLOSED)]
+
+
 # --- status and events --------------------------------------------------------------------------------------
 
 

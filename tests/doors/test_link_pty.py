@@ -202,6 +202,8 @@ def test_a_port_that_vanishes_and_comes_back_is_reopened(tmp_path):
         await host.until_event(LinkRestored(), timeout=8)
         # the adapter said HELLO on the new port and asked again for the entry door locked
         await host.until(lambda: second.call(lambda sim: sim.door_position(0)) == 0.0, what="entry closed again")
+        # and the gate hears the new board (its sequence numbers started again)
+        await host.until(lambda: host.doors.link.positions.get(Door.ENTRY) is DoorPosition.CLOSED, what="told")
         assert host.doors.port_opens == 2 and host.doors.health().ok
 
     try:
