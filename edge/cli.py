@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import edge
 
 # Modules that add subcommands (each defines `register(subparsers)`).
-PLUGINS: tuple[str, ...] = ("edge.commands.core", "edge.commands.firmware")
+PLUGINS: tuple[str, ...] = ("edge.commands.core", "edge.commands.firmware", "edge.commands.doors")
 
 
 def build_parser() -> argparse.ArgumentParser:
