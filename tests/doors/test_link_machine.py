@@ -9,6 +9,8 @@ import itertools
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edge.doors.link import CommandRefused, CommandUnacknowledged, DoorLink, McuHello, SensorNotice
 from edge.doors.settings import DoorLinkSettings
@@ -423,3 +425,19 @@ def test_frames_of_another_protocol_version_are_dropped_and_the_version_noted(mc
     frame[-2:] = P.crc16(frame[:-2]).to_bytes(2, "big")
     link.receive_data(b"\x00" + P.cobs_encode(bytes(frame)) + b"\x00", now=0.1)
     assert link.peer_protocol == 2 and link.firmware is None and not link.link_up
+
+
+@settings(max_examples=300, deadline=None)
+@given(noise=st.lists(st.binary(max_size=80), max_size=20))
+def test_no_byte_sequence_makes_the_link_raise_or_invent_an_event(noise):
+    mcu = Mcu()
+    link = DoorLink(SETTINGS, session=SESSION, now=0.0)
+    link.receive_data(mcu.hello() + mcu.status(), now=0.01)
+    link.next_events()
+    for i, chunk in enumerate(noise):
+        link.receive_data(chunk, now=0.02 + i * 0.001)
+    assert link.next_events() == []
+    assert not any(isinstance(m, P.Command) for m in P.Decoder().feed(link.data_to_send()))
+    # and a good frame after the noise is still understood
+    link.receive_data(b"\x00" + mcu.event(P.EV_ENTRY_PASSAGE), now=0.5)
+    assert link.next_events() == [EntryPassage()]

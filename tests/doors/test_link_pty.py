@@ -60,6 +60,16 @@ def test_each_door_opens_and_closes_on_command(rig):
     with_host(rig, scenario)
 
 
+def test_commands_from_another_thread_are_carried_out_on_the_event_loop(rig):
+    async def scenario(host: Host) -> None:
+        await host.connected()
+        await asyncio.to_thread(host.doors.command, Door.EXIT, DoorOp.OPEN)
+        await host.until(lambda: position(rig, Door.EXIT) == 1.0, what="exit open")
+        assert host.doors.link.counters.acks >= 1
+
+    with_host(rig, scenario)
+
+
 def test_an_obstruction_reverses_the_closing_door_within_one_control_tick(rig):
     async def scenario(host: Host) -> None:
         await host.connected()
