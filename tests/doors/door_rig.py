@@ -42,6 +42,7 @@ class Drive:
     door: int
     direction: int
     position: float
+    stalled: bool = False  # the leaf pressed against something this tick (motor current at stall)
 
 
 class TracedSim(DoorSim):
@@ -63,7 +64,7 @@ class TracedSim(DoorSim):
             direction = 0
             if machine is not None and machine.duty(door.spec["pwm"]) > 0:
                 direction = 1 if machine.output(door.spec["dir"]) == 1 else -1
-            self.trace.append(Drive(self.now, index, direction, door.position))
+            self.trace.append(Drive(self.now, index, direction, door.position, door.stalled))
 
 
 class Rig:

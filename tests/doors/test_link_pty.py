@@ -10,7 +10,7 @@ import asyncio
 
 from door_rig import Host, Rig, with_host
 
-from edge.doors.link import CommandRefused, McuHello
+from edge.doors.link import CommandRefused, McuHello, SensorNotice
 from edge.gate.actions import DoorOp
 from edge.gate.events import (
     Door,
@@ -89,6 +89,24 @@ def test_an_obstruction_reverses_the_closing_door_within_one_control_tick(rig):
         assert first.now_ms <= broken_at + rig.sim.cfg.TICK_MS and first.direction == 1  # reversed at once
         assert all(d.direction >= 0 for d in drives)  # and never closes on the child again
         assert DoorStateChanged(Door.ENTRY, DoorPosition.OPENING) in host.events
+
+    with_host(rig, scenario)
+
+
+def test_an_obstacle_only_the_motor_current_notices_reverses_the_door_within_one_tick(rig):
+    async def scenario(host: Host) -> None:
+        await host.connected()
+        await move(host, Door.EXIT, DoorOp.OPEN, DoorPosition.OPEN)
+        since = rig.now_ms()
+        rig.call(lambda sim: sim.obstruct(P.DOOR_EXIT))  # a bag strap the safety beam does not see
+        host.doors.command(Door.EXIT, DoorOp.CLOSE)
+        await host.until(lambda: SensorNotice("obstruction", "exit", P.OBSTRUCTION_CURRENT) in host.doors.notices)
+        await host.until(lambda: host.doors.link.positions.get(Door.EXIT) is DoorPosition.OPEN, what="reopened")
+        drives = rig.drives(P.DOOR_EXIT, since_ms=since)
+        stall = next(d for d in drives if d.stalled)
+        reverse = next(d for d in drives if d.now_ms > stall.now_ms and d.direction == 1)
+        assert reverse.now_ms - stall.now_ms <= rig.sim.cfg.TICK_MS
+        assert DoorStateChanged(Door.EXIT, DoorPosition.OPENING) in host.events
 
     with_host(rig, scenario)
 
