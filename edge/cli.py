@@ -22,6 +22,8 @@ PLUGINS: tuple[str, ...] = (
     "edge.commands.document",
     "edge.commands.biometrics",
     "edge.commands.telemetry",
+    "edge.commands.firmware",
+    "edge.commands.doors",
 )
 
 

@@ -19,6 +19,9 @@ UART_ID = 0
 UART_TX = 0
 UART_RX = 1
 BAUDRATE = 115200
+# Held active at power-on (a jumper to ground): main.py does not start, the REPL stays free for mpremote.
+# Needed with LINK = "usb": the running firmware disables Ctrl-C, so mpremote could not stop it otherwise.
+MAINTENANCE_PIN = (22, True)
 
 # --- timings (ms) -----------------------------------------------------------------------------------------
 TICK_MS = 10  # control loop period
@@ -32,6 +35,7 @@ SEQ_WINDOW = 32  # duplicate-detection window for host command sequence numbers
 
 # --- safety -----------------------------------------------------------------------------------------------
 SAFE_STATE = protocol.SAFE_RETURN  # at power-on and on link loss (the host may change the link-loss one)
+SAFE_RETRY_MS = 2000  # without a host: retry a door kept from its safe position (obstruction, fire)
 FIRE_INPUT = (17, True)  # fire-alarm panel relay, normally closed to ground: open circuit = fire
 STATUS_LED = 25
 

@@ -12,11 +12,13 @@ safe state, anti-pinch in door.py. `healthy` tells main.py whether to feed the h
 """
 
 try:
+    from firmware import door as door_module
     from firmware import hal
     from firmware import protocol as P
     from firmware.door import Door
     from firmware.sensors import PassageSensors
 except ImportError:  # on the board
+    import door as door_module
     import hal
     import protocol as P
     from door import Door
@@ -63,6 +65,8 @@ class Controller:
         self.last_rx = now
         self.safe_state = cfg.SAFE_STATE  # applied on link loss; the host may change it
         self.in_safe_state = False
+        self._safe_target = cfg.SAFE_STATE
+        self._safe_retry_at = now
         self.fire = False
         self.emergency = False
         self.events_lost = False
@@ -106,6 +110,7 @@ class Controller:
         self.now = now
         self._safety(now)
         self._link_watchdog(now)
+        self._hold_safe_state(now)
 
         raw = self.beams.read()
         if self.cfg.BEAMS_ACTIVE_LOW:
@@ -154,7 +159,30 @@ class Controller:
             self.apply_safe_state(now, self.safe_state)
             self._queue_event(P.EV_LINK_TIMEOUT, P.DOOR_ALL, self.safe_state)
 
+    def _hold_safe_state(self, now):
+        """Without a host, keep working towards the safe state: a door that an obstruction reversed, or that
+        a fire opened, is tried again every SAFE_RETRY_MS once its safety beam is clear. (With a host
+        connected, the host decides.)"""
+        if self.link_ok or not self.in_safe_state or self.open_all_mode():
+            return
+        if hal.ticks_diff(now, self._safe_retry_at) < 0:
+            return
+        self._safe_retry_at = hal.ticks_add(now, self.cfg.SAFE_RETRY_MS)
+        ops = P.SAFE_STATE_OPS[self._safe_target]
+        for i, door in enumerate(self.doors):
+            op = ops[i]
+            if door.motion != door_module.IDLE or door.fault or door.obstructed:
+                continue
+            position = door.position()
+            if op == P.OP_OPEN:
+                if position != P.POS_OPEN:
+                    door.open(now)
+            elif position != P.POS_CLOSED or (op == P.OP_LOCK and not door.io.lock.on):
+                door.close(now, lock=op == P.OP_LOCK)
+
     def apply_safe_state(self, now, state):
+        self._safe_target = state
+        self._safe_retry_at = hal.ticks_add(now, self.cfg.SAFE_RETRY_MS)
         ops = P.SAFE_STATE_OPS[P.SAFE_OPEN if self.open_all_mode() else state]
         for i, door in enumerate(self.doors):  # (no zip(strict=) in MicroPython)
             op = ops[i]

@@ -68,6 +68,9 @@ def stop_motors():
 
 
 def main():
+    if hal.DigitalIn(machine, config.MAINTENANCE_PIN).active():
+        print("door controller: maintenance jumper set, not starting")
+        return
     cause = hal.reset_cause(machine)
     boot_count = hal.next_boot_count()
     now = time.ticks_ms()

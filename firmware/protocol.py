@@ -227,7 +227,7 @@ class ProtocolError(Exception):
     """A frame that could not be accepted. `code` is one of E_*; `detail` an int or 0."""
 
     def __init__(self, code, detail=0):
-        Exception.__init__(self, ERROR_NAMES.get(code, "error"), detail)
+        super().__init__(ERROR_NAMES.get(code, "error"), detail)
         self.code = code
         self.detail = detail
 

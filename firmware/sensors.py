@@ -25,7 +25,6 @@ class BeamPair:
 
     def __init__(self):
         self._first = None
-        self._last = None
         self._was = 0
 
     def update(self, outer, inner):
@@ -34,10 +33,8 @@ class BeamPair:
         self._was = now
         if was == 0 and now:
             self._first = now  # 1 outer, 2 inner, 3 both at once (unknown)
-            self._last = None
             return 0
         if now == 0 and was:
-            self._last = was
             first = self._first
             self._first = None
             if first == 1 and was == 2:

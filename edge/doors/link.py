@@ -161,6 +161,7 @@ class DoorLink:
         self.mcu_boot: int | None = None
         self.link_up = False  # a valid MCU frame within link_timeout_s
         self.last_status: P.Status | None = None
+        self.peer_protocol: int | None = None  # set when the MCU's frames carry another protocol version
         self._decoder = P.Decoder()
         self._out = bytearray()
         self._events: list[Event] = []
@@ -179,6 +180,7 @@ class DoorLink:
         self._faults: dict[Door, int] = {door: P.FAULT_NONE for door in Door}
         self._fire: bool | None = None
         self._session_confirmed = False
+        self._hello_answered = False  # an MCU HELLO has come in since our last HELLO went out
         self._hello_due = now
         self._send_hello(now)
 
@@ -193,6 +195,8 @@ class DoorLink:
         for item in self._decoder.feed(data):
             if isinstance(item, P.ProtocolError):
                 self.counters.frame_errors[item.name] += 1
+                if item.code == P.E_VERSION:
+                    self.peer_protocol = item.detail  # firmware and host disagree: say so in health()
             elif not isinstance(item, MCU_FRAMES) or (isinstance(item, P.Hello) and item.role != P.ROLE_MCU):
                 self.counters.unexpected_frames += 1
             else:
@@ -213,10 +217,16 @@ class DoorLink:
             self._send(P.Heartbeat(), now)
 
     def port_reopened(self, now: float) -> None:
-        """The serial port was closed and opened again (USB unplug): start the conversation afresh."""
+        """The serial port was closed and opened again (USB unplug): start the conversation afresh.
+
+        Whatever is at the other end now may be another board, or a reflashed one whose boot counter
+        started again: forget the old board's sequence numbers so that its first STATUS is not a "replay"."""
         self._decoder.reset()
         self._out.clear()
         self._session_confirmed = False
+        self.mcu_boot = None
+        self._status_seq = None
+        self._event_window.reset()
         self._send_hello(now)
         for door, op in self._desired.items():
             self._issue(door, op, now, attempts=1, first_sent=now)
@@ -251,6 +261,11 @@ class DoorLink:
         return dict(self._desired)
 
     @property
+    def positions(self) -> dict[Door, DoorPosition]:
+        """The door positions last reported to the gate (empty until the MCU's first STATUS)."""
+        return dict(self._positions)
+
+    @property
     def in_flight(self) -> int:
         return len(self._pending)
 
@@ -280,6 +295,7 @@ class DoorLink:
         major, minor, patch = HOST_VERSION
         self.counters.hellos_sent += 1
         self._send(P.Hello(P.ROLE_HOST, P.VERSION, major, minor, patch, self.session, P.RESET_UNKNOWN), now)
+        self._hello_answered = False
         self._hello_due = now + HELLO_RETRY_S
 
     def _issue(self, door: Door, op: DoorOp, now: float, *, attempts: int, first_sent: float) -> int:
@@ -340,6 +356,7 @@ class DoorLink:
 
     def _on_hello(self, hello: P.Hello, now: float) -> None:
         self.firmware = hello.version_text
+        self._hello_answered = True
         if hello.boot_count == self.mcu_boot:
             return  # the MCU's answer to our HELLO, or its repeat: STATUS says whether a session is open
         restarted = self.mcu_boot is not None
@@ -393,8 +410,10 @@ class DoorLink:
             return
         self._status_seq = status.seq
         self.last_status = status
-        # Without a session the MCU refuses commands: tick() repeats our HELLO until STATUS shows one.
-        self._session_confirmed = bool(status.flags & P.SF_SESSION)
+        # Without a session the MCU refuses commands: tick() repeats our HELLO until the MCU has answered one
+        # and STATUS shows a session. (SESSION alone could still be a previous host's session, should our
+        # HELLO have been lost: the MCU's duplicate window would then hold that host's numbers.)
+        self._session_confirmed = bool(status.flags & P.SF_SESSION) and self._hello_answered
         self._set_fire(status.fire)
         for door, code in DOOR_CODES.items():
             report = status.doors[code]

@@ -9,6 +9,8 @@ import itertools
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edge.doors.link import CommandRefused, CommandUnacknowledged, DoorLink, McuHello, SensorNotice
 from edge.doors.settings import DoorLinkSettings
@@ -78,6 +80,8 @@ def link(mcu: Mcu) -> DoorLink:
     link = DoorLink(SETTINGS, session=SESSION, now=0.9)
     link.receive_data(mcu.hello() + mcu.status(), now=0.99)
     mcu.read(link)
+    link.receive_data(mcu.hello() + mcu.status(), now=0.99)  # its answer to our HELLO
+    mcu.read(link)
     link.next_events()
     link.next_notices()
     return link
@@ -92,14 +96,30 @@ def test_the_host_opens_with_a_hello_carrying_its_session_number(mcu):
     assert isinstance(hello, P.Hello) and hello.role == P.ROLE_HOST and hello.boot_count == SESSION
 
 
-def test_the_hello_is_repeated_until_status_shows_a_session(mcu):
+def hellos(messages: list[P.Message]) -> int:
+    return sum(isinstance(m, P.Hello) for m in messages)
+
+
+def test_the_hello_is_repeated_until_the_mcu_answers_and_shows_a_session(mcu):
     link = DoorLink(SETTINGS, session=SESSION, now=0.0)
     mcu.read(link)
     link.tick(0.6)
-    assert any(isinstance(m, P.Hello) for m in mcu.read(link))
-    link.receive_data(mcu.status(flags=P.SF_SESSION), now=0.7)
+    assert hellos(mcu.read(link)) == 1  # our HELLO was lost: again
+    link.receive_data(mcu.hello() + mcu.status(flags=P.SF_SESSION), now=0.7)
+    assert hellos(mcu.read(link)) == 1  # a new boot to us: we answer its HELLO once more
+    link.receive_data(mcu.hello() + mcu.status(flags=P.SF_SESSION), now=0.75)
     link.tick(1.5)
-    assert not any(isinstance(m, P.Hello) for m in mcu.read(link))
+    assert hellos(mcu.read(link)) == 0
+
+
+def test_a_session_flag_without_an_answer_to_our_hello_is_not_trusted(mcu):
+    """The MCU still holds a previous host's session (our HELLO was lost): its STATUS says SESSION anyway."""
+    link = DoorLink(SETTINGS, session=SESSION, now=0.0)
+    link.receive_data(mcu.hello() + mcu.status(flags=P.SF_SESSION), now=0.01)
+    mcu.read(link)  # our answer to its HELLO is lost on the way
+    link.receive_data(mcu.status(flags=P.SF_SESSION), now=0.3)
+    link.tick(0.6)
+    assert hellos(mcu.read(link)) == 1
 
 
 def test_meeting_the_mcu_reports_its_firmware_and_door_positions(mcu):
@@ -301,6 +321,17 @@ def test_the_mcu_answering_our_hello_with_the_same_boot_counter_is_no_reset(link
     assert link.counters.mcu_restarts == 0
 
 
+def test_after_the_port_is_reopened_a_board_whose_numbers_started_again_is_believed(link, mcu):
+    link.receive_data(mcu.status(entry=P.POS_OPEN), now=1.0)
+    link.next_events()
+    link.port_reopened(now=1.5)  # unplugged, and a replacement board with the same boot counter plugged in
+    hello = next(m for m in mcu.read(link) if isinstance(m, P.Hello))
+    assert hello.boot_count == SESSION
+    fresh = Mcu()
+    link.receive_data(fresh.hello() + fresh.status(entry=P.POS_CLOSED), now=1.6)
+    assert link.next_events() == [DoorStateChanged(Door.ENTRY, DoorPosition.CLOSED)]
+
+
 # --- status and events --------------------------------------------------------------------------------------
 
 
@@ -385,3 +416,28 @@ def test_noise_and_corrupt_frames_are_counted_and_never_acted_on(link, mcu):
     # the stream resynchronises: the next good frame is understood
     link.receive_data(mcu.event(P.EV_EXIT_PASSAGE), now=1.1)
     assert [type(e).__name__ for e in link.next_events()] == ["ExitPassage"]
+
+
+def test_frames_of_another_protocol_version_are_dropped_and_the_version_noted(mcu):
+    link = DoorLink(SETTINGS, session=SESSION, now=0.0)
+    frame = bytearray(P.encode_payload(P.Hello(P.ROLE_MCU, 2, 2, 0, 0, 9, 0)))
+    frame[0] = 2  # a version-2 firmware
+    frame[-2:] = P.crc16(frame[:-2]).to_bytes(2, "big")
+    link.receive_data(b"\x00" + P.cobs_encode(bytes(frame)) + b"\x00", now=0.1)
+    assert link.peer_protocol == 2 and link.firmware is None and not link.link_up
+
+
+@settings(max_examples=300, deadline=None)
+@given(noise=st.lists(st.binary(max_size=80), max_size=20))
+def test_no_byte_sequence_makes_the_link_raise_or_invent_an_event(noise):
+    mcu = Mcu()
+    link = DoorLink(SETTINGS, session=SESSION, now=0.0)
+    link.receive_data(mcu.hello() + mcu.status(), now=0.01)
+    link.next_events()
+    for i, chunk in enumerate(noise):
+        link.receive_data(chunk, now=0.02 + i * 0.001)
+    assert link.next_events() == []
+    assert not any(isinstance(m, P.Command) for m in P.Decoder().feed(link.data_to_send()))
+    # and a good frame after the noise is still understood
+    link.receive_data(b"\x00" + mcu.event(P.EV_ENTRY_PASSAGE), now=0.5)
+    assert link.next_events() == [EntryPassage()]

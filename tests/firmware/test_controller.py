@@ -5,7 +5,7 @@ Simulated time: every test is exact, whatever the machine's load."""
 from __future__ import annotations
 
 import pytest
-from conftest import RawHost
+from raw_host import RawHost
 
 from firmware import door as door_module
 from firmware import protocol as P
@@ -306,3 +306,29 @@ class TestResets:
         host.pump()
         hello = [f for f in host.received if isinstance(f, P.Hello)][-1]
         assert hello.reset_cause == P.RESET_WATCHDOG and hello.boot_count == 2
+
+
+class TestSafeStateWithoutHost:
+    def test_a_door_reversed_by_an_obstruction_is_closed_again_once_clear(self, host: RawHost) -> None:
+        open_both(host)
+        host.sim.place("lingerer", DOOR_X[EXIT])  # stands in the exit doorway as the host falls silent
+        host.run(1500, heartbeat=False)
+        assert host.sim.door_position(EXIT) == 1.0  # could not close
+        host.sim.remove("lingerer")
+        host.run(host.sim.cfg.SAFE_RETRY_MS + 2000, heartbeat=False)
+        assert host.sim.door_position(EXIT) == 0.0 and host.sim.controller.doors[EXIT].io.lock.on
+
+    def test_after_a_fire_without_host_the_safe_state_returns(self, sim: DoorSim) -> None:
+        sim.set_fire(True)
+        sim.advance(2000)
+        assert sim.door_position(EXIT) == 1.0
+        sim.set_fire(False)
+        sim.advance(sim.cfg.SAFE_RETRY_MS + 2000)
+        assert sim.door_position(EXIT) == 0.0 and sim.controller.doors[EXIT].io.lock.on
+
+    def test_with_a_host_the_firmware_does_not_reclose_on_its_own(self, host: RawHost) -> None:
+        host.sim.set_fire(True)
+        host.run(2000)
+        host.sim.set_fire(False)
+        host.run(host.sim.cfg.SAFE_RETRY_MS + 2000)
+        assert host.sim.door_position(EXIT) == 1.0
