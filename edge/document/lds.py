@@ -169,14 +169,7 @@ def parse_dg14(data: bytes) -> list[SecurityInfo]:
 
 
 def parse_dg15(data: bytes):
-    """The Active Authentication public key (RSA or EC) as a `cryptography` public key."""
-    from cryptography.exceptions import UnsupportedAlgorithm
-    from cryptography.hazmat.primitives.serialization import load_der_public_key
+    """The Active Authentication public key (RSA or EC, named or explicit curve) as a `cryptography` key."""
+    from edge.document.keys import load_public_key
 
-    spki = tlv.expect(data, DG_TAGS[15])
-    try:
-        return load_der_public_key(spki)
-    except (ValueError, TypeError) as exc:  # cryptography's errors for malformed or unsupported keys
-        raise MalformedData("DG15 public key cannot be loaded") from exc
-    except UnsupportedAlgorithm as exc:
-        raise MalformedData("DG15 public key not supported") from exc
+    return load_public_key(tlv.expect(data, DG_TAGS[15]))
