@@ -56,7 +56,9 @@ def parse_dg1(data: bytes) -> MRZ:
         return parse_mrz([mrz[0:30], mrz[30:60], mrz[60:90]])
     if len(mrz) == 88:
         return parse_mrz([mrz[0:44], mrz[44:88]])
-    raise MalformedData(f"DG1 MRZ of {len(mrz)} characters is neither TD1 (90) nor TD3 (88)")
+    if len(mrz) == 72:
+        return parse_mrz([mrz[0:36], mrz[36:72]])
+    raise MalformedData(f"DG1 MRZ of {len(mrz)} characters is not TD1 (90), TD2 (72) or TD3 (88)")
 
 
 # --- DG2 ------------------------------------------------------------------------------------------------
