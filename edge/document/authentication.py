@@ -26,7 +26,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from edge.document import tlv
 from edge.document.apdu import CommandAPDU
 from edge.document.crypto import AES128, AES192, AES256, DES3, CipherSuite
-from edge.document.errors import AccessControlError, MalformedData
+from edge.document.errors import AccessControlError
+from edge.document.keys import load_public_key
 from edge.document.securityinfo import (
     ID_CA,
     ActiveAuthenticationInfo,
@@ -149,10 +150,7 @@ def chip_authentication_offer(infos: list) -> ChipAuthenticationOffer | None:
         for key in keys:
             if protocol.key_id is not None and key.key_id is not None and key.key_id != protocol.key_id:
                 continue
-            try:
-                public_key = serialization.load_der_public_key(key.subject_public_key_info)
-            except (ValueError, TypeError) as exc:
-                raise MalformedData("DG14 chip authentication key cannot be loaded") from exc
+            public_key = load_public_key(key.subject_public_key_info)  # MalformedData when unsupported
             if isinstance(public_key, ec.EllipticCurvePublicKey):
                 return ChipAuthenticationOffer(protocol.protocol, public_key, protocol.key_id)
     return None

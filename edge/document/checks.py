@@ -88,7 +88,9 @@ class DocumentResult:
     def aborted(self) -> bool:
         return bool(self.error) and any(value is CheckResult.ABORTED for value in self.checks.values())
 
-    def verdict(self, require_chip_authentication: bool = False) -> Verdict:
+    def verdict(self, require_chip_authentication: bool = False, require_revocation_status: bool = False) -> Verdict:
+        """Accept only when nothing failed and every mandatory check succeeded. Revocation "undetermined"
+        (no fresh CRL) is accepted unless `require_revocation_status`: a stale CRL should not close a border."""
         if self.error:
             return Verdict(False, self.error, True)
         for name, reason in FAILURE_REASONS.items():
@@ -97,6 +99,8 @@ class DocumentResult:
         for name in MANDATORY:
             if self.checks.get(name) is not CheckResult.SUCCESSFUL:
                 return Verdict(False, f"{name}_{(self.checks.get(name) or CheckResult.UNDETERMINED).value}")
+        if require_revocation_status and self.checks.get(SIGNER_REVOCATION) is not CheckResult.SUCCESSFUL:
+            return Verdict(False, "signer_revocation_undetermined")
         if require_chip_authentication and CheckResult.SUCCESSFUL not in (
             self.checks.get(ACTIVE_AUTHENTICATION), self.checks.get(CHIP_AUTHENTICATION)
         ):
@@ -105,8 +109,10 @@ class DocumentResult:
             return Verdict(False, "portrait_missing")
         return Verdict(True, "ok")
 
-    def to_event(self, require_chip_authentication: bool = False) -> DocumentAuthenticated | DocumentRejected:
-        verdict = self.verdict(require_chip_authentication)
+    def to_event(
+        self, require_chip_authentication: bool = False, require_revocation_status: bool = False
+    ) -> DocumentAuthenticated | DocumentRejected:
+        verdict = self.verdict(require_chip_authentication, require_revocation_status)
         if verdict.accepted:
             return DocumentAuthenticated(
                 protocol=self.protocol,

@@ -56,7 +56,9 @@ def parse_dg1(data: bytes) -> MRZ:
         return parse_mrz([mrz[0:30], mrz[30:60], mrz[60:90]])
     if len(mrz) == 88:
         return parse_mrz([mrz[0:44], mrz[44:88]])
-    raise MalformedData(f"DG1 MRZ of {len(mrz)} characters is neither TD1 (90) nor TD3 (88)")
+    if len(mrz) == 72:
+        return parse_mrz([mrz[0:36], mrz[36:72]])
+    raise MalformedData(f"DG1 MRZ of {len(mrz)} characters is not TD1 (90), TD2 (72) or TD3 (88)")
 
 
 # --- DG2 ------------------------------------------------------------------------------------------------
@@ -169,14 +171,7 @@ def parse_dg14(data: bytes) -> list[SecurityInfo]:
 
 
 def parse_dg15(data: bytes):
-    """The Active Authentication public key (RSA or EC) as a `cryptography` public key."""
-    from cryptography.exceptions import UnsupportedAlgorithm
-    from cryptography.hazmat.primitives.serialization import load_der_public_key
+    """The Active Authentication public key (RSA or EC, named or explicit curve) as a `cryptography` key."""
+    from edge.document.keys import load_public_key
 
-    spki = tlv.expect(data, DG_TAGS[15])
-    try:
-        return load_der_public_key(spki)
-    except (ValueError, TypeError) as exc:  # cryptography's errors for malformed or unsupported keys
-        raise MalformedData("DG15 public key cannot be loaded") from exc
-    except UnsupportedAlgorithm as exc:
-        raise MalformedData("DG15 public key not supported") from exc
+    return load_public_key(tlv.expect(data, DG_TAGS[15]))

@@ -55,7 +55,7 @@ def _name(field_text: str) -> tuple[str, str]:
 class MRZ:
     """A parsed MRZ. Field values are as printed, with fillers removed where the field is free text."""
 
-    kind: str  # "TD1" or "TD3"
+    kind: str  # "TD1", "TD2" or "TD3"
     lines: tuple[str, ...]
     document_code: str
     issuing_state: str
@@ -140,7 +140,10 @@ def parse_mrz(text: str | list[str] | tuple[str, ...]) -> MRZ:
         return _parse_td1(lines)
     if len(lines) == 2 and all(len(line) == 44 for line in lines):
         return _parse_td3(lines)
-    raise MRZError(f"not a TD1 (3x30) or TD3 (2x44) MRZ: {len(lines)} lines of lengths {[len(x) for x in lines]}")
+    if len(lines) == 2 and all(len(line) == 36 for line in lines):
+        return _parse_td2(lines)
+    lengths = [len(x) for x in lines]
+    raise MRZError(f"not a TD1 (3x30), TD2 (2x36) or TD3 (2x44) MRZ: {len(lines)} lines of lengths {lengths}")
 
 
 def _parse_td3(lines: list[str]) -> MRZ:
@@ -167,6 +170,37 @@ def _parse_td3(lines: list[str]) -> MRZ:
         date_of_expiry_check=l2[27],
         nationality=l2[10:13],
         optional_data=l2[28:42].rstrip("<"),
+        optional_data_2="",
+        primary_identifier=primary,
+        secondary_identifier=secondary,
+        check_digits=checks,
+    )
+
+
+def _parse_td2(lines: list[str]) -> MRZ:
+    """TD2 (2 x 36, ICAO 9303-6): rare today, but still in circulation on older identity cards."""
+    l1, l2 = lines
+    primary, secondary = _name(l1[5:36])
+    checks = {
+        "document_number": _digit_ok(l2[0:9], l2[9]),
+        "date_of_birth": _digit_ok(l2[13:19], l2[19]),
+        "date_of_expiry": _digit_ok(l2[21:27], l2[27]),
+        "composite": _digit_ok(l2[0:10] + l2[13:20] + l2[21:35], l2[35]),
+    }
+    return MRZ(
+        kind="TD2",
+        lines=tuple(lines),
+        document_code=l1[0:2].rstrip("<"),
+        issuing_state=l1[2:5],
+        document_number=l2[0:9].rstrip("<"),
+        document_number_check=l2[9],
+        date_of_birth=l2[13:19],
+        date_of_birth_check=l2[19],
+        sex=l2[20],
+        date_of_expiry=l2[21:27],
+        date_of_expiry_check=l2[27],
+        nationality=l2[10:13],
+        optional_data=l2[28:35].rstrip("<"),
         optional_data_2="",
         primary_identifier=primary,
         secondary_identifier=secondary,

@@ -389,9 +389,9 @@ def _chip_authentication(link: _Link, reading: _Reading, infos: list) -> None:
     result = reading.result
     try:
         offer = chip_authentication_offer(infos)
-    except MalformedData:
-        result.checks[C.CHIP_AUTHENTICATION] = CheckResult.FAILED
-        result.details[C.CHIP_AUTHENTICATION] = "dg14_key_malformed"
+    except MalformedData:  # DG14's integrity is passive authentication's job; this key we just cannot use
+        result.checks[C.CHIP_AUTHENTICATION] = CheckResult.UNDETERMINED
+        result.details[C.CHIP_AUTHENTICATION] = "dg14_key_unsupported"
         return
     terminal = reading.pace_terminal
     if terminal is not None and terminal.params.chip_authentication_mapping:
@@ -448,9 +448,9 @@ def _active_authentication(link: _Link, reading: _Reading, dg14_infos: list, rng
         return
     try:
         public_key = lds.parse_dg15(dg15)
-    except MalformedData:
-        result.checks[C.ACTIVE_AUTHENTICATION] = CheckResult.FAILED
-        result.details[C.ACTIVE_AUTHENTICATION] = "dg15_malformed"
+    except MalformedData:  # as for DG14: the hash check covers tampering, this key we cannot use
+        result.checks[C.ACTIVE_AUTHENTICATION] = CheckResult.UNDETERMINED
+        result.details[C.ACTIVE_AUTHENTICATION] = "dg15_key_unsupported"
         return
     challenge = rng(8)
     # A 2048-bit RSA signature needs extended length; ECDSA and RSA-1024 fit a short response.

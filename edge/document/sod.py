@@ -158,12 +158,15 @@ def _parse(signed_data_der: bytes) -> SOD:
     )
 
 
+# Issued Document Signer certificates with negative serial numbers exist; `cryptography` parses them but warns
+# on every access to the serial. They are read as they are (a certificate is judged by its signature chain).
+warnings.filterwarnings("ignore", message="Parsed a serial number which wasn't positive",
+                        category=CryptographyDeprecationWarning)
+
+
 def load_certificate(der: bytes) -> x509.Certificate:
-    """Load a DER certificate, tolerating what RFC 5280 forbids but issued documents carry (e.g. negative
-    serial numbers, which `cryptography` only warns about). Raises ValueError when it cannot be parsed."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-        return x509.load_der_x509_certificate(der)
+    """Load a DER certificate (ValueError when it cannot be parsed)."""
+    return x509.load_der_x509_certificate(der)
 
 
 def _find_signer(sid: cms.SignerIdentifier, certificates: list[bytes]) -> bytes | None:

@@ -72,3 +72,44 @@ def test_malformed_files_raise_malformed_data(data):
     for parser in (lds.parse_com, lds.parse_dg1, lds.parse_dg2, lds.parse_dg14, lds.parse_dg15):
         with pytest.raises(MalformedData):
             parser(data)
+
+
+@pytest.mark.parametrize("curve", ["secp256r1", "brainpoolP256r1"])
+def test_dg15_ec_key_with_explicit_curve_parameters(curve, tmp_path):
+    """Documents often spell the curve out; openssl writes such keys (`-param_enc explicit`)."""
+    import shutil
+    import subprocess
+
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not installed")
+    key = ec.generate_private_key(ec.SECP256R1() if curve == "secp256r1" else ec.BrainpoolP256R1())
+    (tmp_path / "pub.pem").write_bytes(key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    subprocess.run(["openssl", "ec", "-pubin", "-in", str(tmp_path / "pub.pem"), "-param_enc", "explicit",
+                    "-outform", "DER", "-pubout", "-out", str(tmp_path / "pub.der")], check=True, capture_output=True)
+    explicit = (tmp_path / "pub.der").read_bytes()
+    if curve == "brainpoolP256r1":  # cryptography maps explicit NIST curves only
+        with pytest.raises(UnsupportedAlgorithm):
+            serialization.load_der_public_key(explicit)
+    loaded = lds.parse_dg15(tlv.encode(0x6F, explicit))
+    assert loaded.curve.name == curve and loaded.public_numbers() == key.public_key().public_numbers()
+
+
+def test_ec_key_given_by_standardized_domain_parameter_number():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from edge.document.keys import load_public_key
+
+    key = ec.generate_private_key(ec.BrainpoolP256R1())
+    point = key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    algorithm = tlv.encode(0x30, tlv.encode(0x06, bytes.fromhex("04007F00070201")) + tlv.encode(0x02, b"\x0d"))
+    spki = tlv.encode(0x30, algorithm + tlv.encode(0x03, b"\x00" + point))
+    assert load_public_key(spki).public_numbers() == key.public_key().public_numbers()
+    with pytest.raises(MalformedData):
+        load_public_key(tlv.encode(0x30, algorithm.replace(b"\x02\x01\x0d", b"\x02\x01\x63") + tlv.encode(
+            0x03, b"\x00" + point)))

@@ -40,6 +40,12 @@ def test_td1_specimen_fields_and_composite():
     assert mrz.key_information() == "D23145890774081221204159"
 
 
+def test_td2_specimen():
+    mrz = parse_mrz("I<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<\nD231458907UTO7408122F1204159<<<<<<<6")
+    assert mrz.kind == "TD2" and mrz.document_number == "D23145890" and mrz.check_digits_ok
+    assert mrz.key_information() == "D23145890774081221204159"
+
+
 def test_td1_long_document_number_continues_in_the_optional_field():
     number = "D23145890AB"
     line1 = ("I<UTO" + number[:9] + "<" + number[9:] + check_digit(number)).ljust(30, "<")

@@ -238,6 +238,8 @@ def test_stale_crl_makes_revocation_undetermined(pki, trust_store):
     result = read_document(chip.process, parse_mrz(document.mrz), ReadOptions(), trust_store, later)
     assert result.checks[C.SIGNER_REVOCATION] is CheckResult.UNDETERMINED
     assert result.details[C.SIGNER_REVOCATION] == "crl_stale"
+    assert result.verdict().accepted  # a stale CRL alone does not close the border ...
+    assert result.verdict(require_revocation_status=True).reason == "signer_revocation_undetermined"  # ... unless asked
 
 
 def test_required_chip_authentication_refuses_a_chip_without_aa_or_ca(pki, trust_store):
