@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import edge
 
@@ -25,6 +26,15 @@ PLUGINS: tuple[str, ...] = (
     "edge.commands.firmware",
     "edge.commands.doors",
 )
+
+
+def command_group(subparsers: argparse._SubParsersAction, name: str, **kwargs: Any) -> argparse._SubParsersAction:
+    """The subcommands of group `name` (e.g. `sim`), creating the group unless another plugin already did."""
+    parser = subparsers.choices.get(name) or subparsers.add_parser(name, **kwargs)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    return parser.add_subparsers(dest=f"{name}_command", metavar="ACTION", required=True)
 
 
 def build_parser() -> argparse.ArgumentParser:

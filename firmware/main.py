@@ -8,10 +8,11 @@ completed (`controller.healthy`); an exception stops the motors and lets the wat
 import sys
 import time
 
-import config
 import hal
 import machine
 from controller import Controller
+
+import config
 
 
 class UartPort:

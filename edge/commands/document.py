@@ -16,23 +16,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from edge.cli import command_group
+
 DEFECT_HELP = (
     "tampered_dg1, tampered_dg2, bad_sod_signature, unknown_csca, revoked_signer, expired_signer, "
     "signer_not_yet_valid, expired_document, cloned_chip"
 )
 
 
-def _subcommands(subparsers: argparse._SubParsersAction, name: str, **kwargs: Any) -> argparse._SubParsersAction:
-    """The sub-subparsers of `name`, creating the group unless another plugin already did (e.g. `sim`)."""
-    parser = subparsers.choices.get(name) or subparsers.add_parser(name, **kwargs)
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return action
-    return parser.add_subparsers(dest=f"{name}_command", metavar="ACTION", required=True)
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
-    document = _subcommands(subparsers, "document", help="identity documents", description="Identity documents.")
+    document = command_group(subparsers, "document", help="identity documents", description="Identity documents.")
     read = document.add_parser(
         "read",
         help="read and authenticate the card on the reader",
@@ -52,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     read.add_argument("--show-personal", action="store_true", help="also print the MRZ fields read from DG1")
     read.set_defaults(handler=_read)
 
-    sim = _subcommands(subparsers, "sim", help="simulators", description="Simulated devices for tests and demos.")
+    sim = command_group(subparsers, "sim", help="simulators", description="Simulated devices for tests and demos.")
     issue = sim.add_parser(
         "document",
         help="issue a test document (data groups, EF.SOD, MRZ, trust store)",

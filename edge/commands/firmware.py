@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from edge.cli import command_group
+
 FIRMWARE_DIR = Path(__file__).resolve().parents[2] / "firmware"
 BUILD_DIR = FIRMWARE_DIR / "build"
 # MicroPython runs main.py (not main.mpy) after boot: it is copied as source, everything else compiled.
@@ -34,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     flash.add_argument("--out", default=str(BUILD_DIR), metavar="DIR", help="build directory")
     flash.set_defaults(handler=_flash)
 
-    sim = _sim_group(subparsers)
+    sim = command_group(subparsers, "sim", help="simulators", description="Simulated devices for tests and demos.")
     doors = sim.add_parser(
         "doors",
         help="run the door-controller simulator behind a pseudo-terminal",
@@ -49,17 +51,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     doors.add_argument("--link-timeout-ms", type=int, default=None, metavar="MS", help="firmware link watchdog")
     doors.add_argument("--safe-state", default=None, choices=["return", "open", "closed", "locked", "egress"])
     doors.set_defaults(handler=_sim_doors)
-
-
-def _sim_group(subparsers: argparse._SubParsersAction) -> argparse._SubParsersAction:
-    """The `sim` command's own subcommands, shared with other simulators' plugins (created once)."""
-    existing = subparsers.choices.get("sim")
-    if existing is not None:
-        return existing._echannel_sim_actions  # type: ignore[attr-defined]
-    sim = subparsers.add_parser("sim", help="run one simulated device", description="Run one simulated device.")
-    actions = sim.add_subparsers(dest="sim_command", metavar="DEVICE", required=True)
-    sim._echannel_sim_actions = actions  # type: ignore[attr-defined]
-    return actions
 
 
 def _mpy_cross() -> str:

@@ -4,9 +4,10 @@ import sys
 
 sys.path.insert(0, "/")
 
-import config
 import controller
 import protocol as P
+
+import config
 
 checks = 0
 
