@@ -15,7 +15,9 @@ module only decides *when* to send what and what the MCU's messages mean to the 
   `retries` times; the MCU answers a duplicate without acting twice. One command per door is in flight:
   a newer command for the same door supersedes the older one.
 - A HEARTBEAT goes out whenever the host has sent nothing for `heartbeat_s` (the MCU's link watchdog).
-- No valid frame from the MCU for `link_timeout_s` -> LinkLost (once); the next valid frame -> LinkRestored.
+- No valid frame from the MCU for `link_timeout_s`, or STATUS saying for as long that the MCU does not hear
+  the host (a one-way failure: its watchdog has applied the safe state) -> LinkLost (once); the link
+  working both ways again -> LinkRestored, and the door states the gate asked for are sent again.
 - A HELLO with a new boot counter means the MCU restarted: the host answers with its own HELLO (opening a
   session), forgets the MCU's old sequence numbers and re-sends the door states it last asked for.
 - STATUS is the truth about doors and the fire input; EVENTs (acknowledged, de-duplicated by SeqWindow)
@@ -275,6 +277,11 @@ class DoorLink:
     @property
     def desired(self) -> dict[Door, DoorOp]:
         return dict(self._desired)
+
+    @property
+    def mcu_deaf(self) -> bool:
+        """The MCU's latest STATUS says it does not hear this host."""
+        return self._deaf_since is not None
 
     @property
     def positions(self) -> dict[Door, DoorPosition]:

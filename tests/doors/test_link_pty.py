@@ -258,6 +258,7 @@ def test_a_cut_transmit_line_is_a_lost_link_although_the_mcu_still_talks(rig):
         cut["on"] = True
         await host.until_event(LinkLost(), timeout=4)
         assert LinkDown("mcu_deaf") in host.doors.notices
+        assert "does not hear this host" in host.doors.health().detail
         assert rig.call(lambda sim: not sim.controller.link_ok)  # the firmware's watchdog fired
         cut["on"] = False
         await host.until_event(LinkRestored(), timeout=3)
