@@ -145,6 +145,8 @@ class SerialDoorController:
             detail = f"port {self.settings.port} closed{why}"
         elif not link.link_up and link.peer_protocol is not None:
             detail = f"the door controller speaks protocol version {link.peer_protocol}, this host {P.VERSION}"
+        elif not link.link_up and link.mcu_deaf:
+            detail = f"the door controller on {self.settings.port} does not hear this host (doors in safe state)"
         elif not link.link_up:
             detail = f"no answer from the door controller on {self.settings.port}"
         else:

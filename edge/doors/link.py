@@ -15,7 +15,9 @@ module only decides *when* to send what and what the MCU's messages mean to the 
   `retries` times; the MCU answers a duplicate without acting twice. One command per door is in flight:
   a newer command for the same door supersedes the older one.
 - A HEARTBEAT goes out whenever the host has sent nothing for `heartbeat_s` (the MCU's link watchdog).
-- No valid frame from the MCU for `link_timeout_s` -> LinkLost (once); the next valid frame -> LinkRestored.
+- No valid frame from the MCU for `link_timeout_s`, or STATUS saying for as long that the MCU does not hear
+  the host (a one-way failure: its watchdog has applied the safe state) -> LinkLost (once); the link
+  working both ways again -> LinkRestored, and the door states the gate asked for are sent again.
 - A HELLO with a new boot counter means the MCU restarted: the host answers with its own HELLO (opening a
   session), forgets the MCU's old sequence numbers and re-sends the door states it last asked for.
 - STATUS is the truth about doors and the fire input; EVENTs (acknowledged, de-duplicated by SeqWindow)
@@ -96,6 +98,14 @@ class McuHello(Notice):
 
 
 @dataclass(frozen=True)
+class LinkDown(Notice):
+    """Why LinkLost was reported: "mcu_silent" (nothing valid heard) or "mcu_deaf" (the MCU says it does not
+    hear the host, so its watchdog has put the doors in the safe state)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class CommandRefused(Notice):
     door: Door
     op: DoorOp
@@ -159,7 +169,7 @@ class DoorLink:
         self.ack_latencies: collections.deque[float] = collections.deque(maxlen=latency_samples)
         self.firmware: str | None = None
         self.mcu_boot: int | None = None
-        self.link_up = False  # a valid MCU frame within link_timeout_s
+        self.link_up = False  # a valid MCU frame within link_timeout_s, and the MCU hears us
         self.last_status: P.Status | None = None
         self.peer_protocol: int | None = None  # set when the MCU's frames carry another protocol version
         self._decoder = P.Decoder()
@@ -171,7 +181,9 @@ class DoorLink:
         self._seq = (self.session * 2654435761) & P.SEQ_MASK
         self._event_window = P.SeqWindow()
         self._status_seq: int | None = None
-        self._last_rx = now
+        self._last_rx = now  # (the link-loss timer runs from the start)
+        self._heard_any = False
+        self._deaf_since: float | None = None  # first fresh STATUS saying the MCU does not hear us
         self._last_tx = float("-inf")
         self._lost = False
         self._pending: dict[Door, _Pending] = {}
@@ -201,13 +213,17 @@ class DoorLink:
                 self.counters.unexpected_frames += 1
             else:
                 self.counters.frames_ok += 1
-                self._alive(now)
+                self._last_rx = now
+                self._heard_any = True
+                if isinstance(item, P.Status) and self._fresh(item):
+                    hears_us = bool(item.flags & P.SF_LINK_OK)
+                    self._deaf_since = None if hears_us else (self._deaf_since if self._deaf_since else now)
+                self._update_link(now)
                 self._handle(item, now)
 
     def tick(self, now: float) -> None:
         """Run the timers: link timeout, command retries, HELLO repeats, heartbeat."""
-        if not self._lost and now - self._last_rx >= self.settings.link_timeout_s:
-            self._lose_link()
+        self._update_link(now)
         for pending in [p for p in self._pending.values() if now >= p.deadline]:
             self._retry(pending, now)
         if not self._session_confirmed and now >= self._hello_due:
@@ -251,6 +267,8 @@ class DoorLink:
         deadlines = [self._last_tx + self.settings.heartbeat_s]
         if not self._lost:
             deadlines.append(self._last_rx + self.settings.link_timeout_s)
+            if self._deaf_since is not None:
+                deadlines.append(self._deaf_since + self.settings.link_timeout_s)
         if not self._session_confirmed:
             deadlines.append(self._hello_due)
         deadlines.extend(p.deadline for p in self._pending.values())
@@ -259,6 +277,11 @@ class DoorLink:
     @property
     def desired(self) -> dict[Door, DoorOp]:
         return dict(self._desired)
+
+    @property
+    def mcu_deaf(self) -> bool:
+        """The MCU's latest STATUS says it does not hear this host."""
+        return self._deaf_since is not None
 
     @property
     def positions(self) -> dict[Door, DoorPosition]:
@@ -325,22 +348,34 @@ class DoorLink:
 
     # --- receiving ----------------------------------------------------------------------------------------
 
-    def _alive(self, now: float) -> None:
-        self._last_rx = now
-        if not self.link_up:
-            self.link_up = True
-            if self._lost:
-                self._lost = False
-                self._events.append(LinkRestored())
-                # The MCU may have applied its safe state meanwhile: ask again for what the gate wants.
-                self._resend_desired(now)
+    def _update_link(self, now: float) -> None:
+        """The link is up while the MCU is heard within link_timeout_s and has not said, for as long, that
+        it does not hear us (a one-way failure: its watchdog has applied the safe state all the same)."""
+        timeout = self.settings.link_timeout_s
+        silent = now - self._last_rx >= timeout
+        deaf = self._deaf_since is not None and now - self._deaf_since >= timeout
+        if silent or deaf:
+            self.link_up = False
+            if not self._lost:
+                self._lose_link("mcu_silent" if silent else "mcu_deaf")
+            return
+        self.link_up = self._heard_any
+        if self._lost and self.link_up:
+            self._lost = False
+            self._events.append(LinkRestored())
+            # The MCU may have applied its safe state meanwhile: ask again for what the gate wants.
+            self._resend_desired(now)
 
-    def _lose_link(self) -> None:
+    def _lose_link(self, reason: str) -> None:
         self._lost = True
-        self.link_up = False
         self.counters.links_lost += 1
         self._positions.clear()  # report every door afresh once the link is back
+        self._notices.append(LinkDown(reason))
         self._events.append(LinkLost())
+
+    def _fresh(self, status: P.Status) -> bool:
+        """Not a replay: newer than the last STATUS of this boot."""
+        return self._status_seq is None or P.seq_newer(status.seq, self._status_seq)
 
     def _handle(self, message: P.Message, now: float) -> None:
         if isinstance(message, P.Status):
@@ -405,7 +440,7 @@ class DoorLink:
         self._events.append(DoorFault(pending.door, f"command_refused_{name}"))
 
     def _on_status(self, status: P.Status, now: float) -> None:
-        if self._status_seq is not None and not P.seq_newer(status.seq, self._status_seq):
+        if not self._fresh(status):
             self.counters.stale_status += 1
             return
         self._status_seq = status.seq

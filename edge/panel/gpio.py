@@ -196,6 +196,8 @@ class GpioPanel:
         self._pattern = pattern
 
     def health(self) -> Health:
+        if not self._devices:
+            return Health(ok=False, detail="panel closed")
         conditions = {line.name: float(line.debouncer.level) for line in self._inputs}
         present = [name for name, level in conditions.items() if level]
         detail = "inputs: " + (", ".join(present) if present else "all clear")

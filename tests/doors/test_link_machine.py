@@ -12,7 +12,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.doors.link import CommandRefused, CommandUnacknowledged, DoorLink, McuHello, SensorNotice
+from edge.doors.link import (
+    CommandRefused,
+    CommandUnacknowledged,
+    DoorLink,
+    LinkDown,
+    McuHello,
+    SensorNotice,
+)
 from edge.doors.settings import DoorLinkSettings
 from edge.gate.actions import DoorOp
 from edge.gate.events import (
@@ -267,6 +274,36 @@ def test_silence_from_the_mcu_loses_the_link_once_and_a_frame_restores_it(link, 
     assert (again.op, again.door) == (P.OP_LOCK, P.DOOR_ENTRY)
 
 
+def test_an_mcu_that_says_it_does_not_hear_us_for_the_timeout_is_a_lost_link(link, mcu):
+    """A one-way failure (our transmit line): the MCU still talks, but its watchdog has applied the safe state."""
+    seq = link.send_command(Door.EXIT, DoorOp.LOCK, now=1.0)
+    link.receive_data(mcu.frame(P.Ack(seq)), now=1.01)
+    deaf = P.SF_SESSION  # LINK_OK missing
+    t = 1.0
+    while t < 2.25:  # deaf from 1.25 s on
+        t = round(t + 0.25, 2)
+        link.receive_data(mcu.status(flags=deaf), now=t)
+        link.tick(t)
+    events = link.next_events()
+    assert events[0] == LinkLost() and events.count(LinkLost()) == 1 and not link.link_up
+    assert all(isinstance(e, DoorStateChanged) for e in events[1:])  # the doors, as the MCU still reports them
+    assert LinkDown("mcu_deaf") in link.next_notices()
+    mcu.read(link)
+    link.receive_data(mcu.status(), now=2.3)  # it hears us again
+    assert link.next_events()[0] == LinkRestored()
+    (again,) = commands(mcu.read(link))
+    assert (again.op, again.door) == (P.OP_LOCK, P.DOOR_EXIT)
+
+
+def test_a_moment_of_deafness_shorter_than_the_timeout_is_no_loss(link, mcu):
+    link.receive_data(mcu.status(flags=P.SF_SESSION), now=1.0)
+    link.tick(1.5)
+    link.receive_data(mcu.status(), now=1.6)
+    link.tick(2.5)
+    link.receive_data(mcu.status(), now=2.5)
+    assert LinkLost() not in link.next_events()
+
+
 def test_the_link_is_lost_if_the_mcu_never_answers_at_all():
     link = DoorLink(SETTINGS, session=SESSION, now=0.0)
     link.tick(0.99)
@@ -354,8 +391,9 @@ def test_a_replayed_status_is_dropped(link, mcu):
 
 
 def test_fire_is_reported_once_whether_status_or_event_says_it_first(link, mcu):
-    link.receive_data(mcu.event(P.EV_FIRE_ON) + mcu.status(flags=P.SF_SESSION | P.SF_FIRE), now=1.0)
-    link.receive_data(mcu.status(flags=P.SF_SESSION) + mcu.event(P.EV_FIRE_OFF), now=2.0)
+    on, off = P.SF_SESSION | P.SF_LINK_OK | P.SF_FIRE, P.SF_SESSION | P.SF_LINK_OK
+    link.receive_data(mcu.event(P.EV_FIRE_ON) + mcu.status(flags=on), now=1.0)
+    link.receive_data(mcu.status(flags=off) + mcu.event(P.EV_FIRE_OFF), now=1.5)
     assert link.next_events() == [FireAlarmOn(), FireAlarmOff()]
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 
-from door_rig import Host, Rig, with_host
+from door_rig import Host, NoisyCable, Rig, with_host
 
-from edge.doors.link import CommandRefused, McuHello, SensorNotice
+from edge.doors.link import CommandRefused, LinkDown, McuHello, SensorNotice
 from edge.gate.actions import DoorOp
 from edge.gate.events import (
     Door,
@@ -242,3 +242,29 @@ def test_a_port_that_vanishes_and_comes_back_is_reopened(tmp_path):
     finally:
         for rig in rigs:
             rig.stop()
+
+
+def test_a_cut_transmit_line_is_a_lost_link_although_the_mcu_still_talks(rig):
+    """One-way failure: the host's bytes no longer reach the MCU, whose watchdog applies the safe state; the
+    MCU keeps sending STATUS without LINK_OK, and the gate is told. Mending the line restores the doors."""
+    cut = {"on": False}
+    cable = NoisyCable(rig.path, to_mcu=lambda data: b"" if cut["on"] else data).start()
+
+    async def scenario(host: Host) -> None:
+        await host.connected()
+        for door in Door:
+            await move(host, door, DoorOp.LOCK, DoorPosition.CLOSED)
+        host.events.clear()
+        cut["on"] = True
+        await host.until_event(LinkLost(), timeout=4)
+        assert LinkDown("mcu_deaf") in host.doors.notices
+        assert "does not hear this host" in host.doors.health().detail
+        assert rig.call(lambda sim: not sim.controller.link_ok)  # the firmware's watchdog fired
+        cut["on"] = False
+        await host.until_event(LinkRestored(), timeout=3)
+        await host.until(lambda: position(rig, Door.ENTRY) == 0.0 and host.doors.link.in_flight == 0, what="relocked")
+
+    try:
+        with_host(rig, scenario, port=cable.path)
+    finally:
+        cable.stop()

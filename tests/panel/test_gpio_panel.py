@@ -214,6 +214,7 @@ def test_health_names_the_conditions_present(gate_panel):
         assert health.ok and health.detail == "inputs: tamper" and health.figures["tamper"] == 1.0
 
     gate_panel.run(scenario)
+    assert not gate_panel.panel.health().ok  # closed after the run
 
 
 # --- outputs ------------------------------------------------------------------------------------------------
