@@ -134,6 +134,7 @@ class Gate:
         self._positions = {Door.ENTRY: DoorPosition.UNKNOWN, Door.EXIT: DoorPosition.UNKNOWN}
         self.commanded_open: set[Door] = set()
         self._pending_open: Door | None = None
+        self._closing_op = {door: DoorOp.LOCK for door in Door}  # how each door was last told to shut
 
     # --- public API ----------------------------------------------------------------------------------------
 
@@ -374,6 +375,15 @@ class Gate:
 
     def _on_door_state(self, event: ev.DoorStateChanged, now: float, out: list[Action]) -> None:
         self._positions[event.door] = event.position
+        if (
+            event.position is DoorPosition.OPEN
+            and event.door not in self.commanded_open
+            and self._pending_open is not event.door
+            and self.state is not State.EMERGENCY
+        ):
+            # Open though we want it shut: reversed by its anti-pinch, or opened by a restarted controller's
+            # power-on safe state. Ask again; the step's timeout refers the traveller if it never closes.
+            self._command(event.door, self._closing_op[event.door], out)
         pending = self._pending_open
         if pending is not None and self._positions[_other(pending)] is DoorPosition.CLOSED:
             self._pending_open = None
@@ -412,6 +422,7 @@ class Gate:
             self._positions[door] = DoorPosition.OPENING
         else:
             self.commanded_open.discard(door)
+            self._closing_op[door] = op
             # Until the controller reports again, the door counts as not closed.
             if self._positions[door] is not DoorPosition.CLOSED:
                 self._positions[door] = DoorPosition.CLOSING

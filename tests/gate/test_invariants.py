@@ -194,3 +194,32 @@ def test_out_of_service_waits_for_the_current_traveller():
     assert any(getattr(a, "reason", None) == "after_current_transaction" for a in answer)
     gate.handle(ev.DocumentRejected("card_removed", retryable=True), 1.2)
     assert gate.state is State.OUT_OF_SERVICE
+
+
+def test_a_door_reversed_by_its_anti_pinch_is_told_to_close_again():
+    gate = new_gate()
+    gate.start(0.0)
+    for event in (
+        ev.DoorStateChanged(Door.ENTRY, DoorPosition.CLOSED),
+        ev.DoorStateChanged(Door.EXIT, DoorPosition.CLOSED),
+        ev.DocumentPresented(),
+        ev.DocumentAuthenticated(),
+        ev.DoorStateChanged(Door.ENTRY, DoorPosition.OPEN),
+        ev.EntryPassage(),
+    ):
+        gate.handle(event, 1.0)
+    assert gate.state is State.IN_COMPARTMENT
+    gate.handle(ev.DoorStateChanged(Door.ENTRY, DoorPosition.CLOSING), 1.5)
+    again = gate.handle(ev.DoorStateChanged(Door.ENTRY, DoorPosition.OPEN), 2.0)  # a bag in the door
+    assert DoorCommand(Door.ENTRY, DoorOp.CLOSE) in again
+    gate.handle(ev.DoorStateChanged(Door.ENTRY, DoorPosition.CLOSED), 3.0)
+    assert gate.state is State.VERIFYING_FACE
+
+
+def test_a_door_opened_by_a_restarted_controller_is_locked_again_when_idle():
+    gate = new_gate()
+    gate.start(0.0)
+    gate.handle(ev.DoorStateChanged(Door.ENTRY, DoorPosition.CLOSED), 0.0)
+    gate.handle(ev.DoorStateChanged(Door.EXIT, DoorPosition.CLOSED), 0.0)
+    actions = gate.handle(ev.DoorStateChanged(Door.ENTRY, DoorPosition.OPEN), 1.0)
+    assert DoorCommand(Door.ENTRY, DoorOp.LOCK) in actions
