@@ -70,12 +70,12 @@ class _Device:
         return Health(ok=self._emit is not None, detail="" if self._emit else "not started")
 
 
-_REJECTIONS = {
-    "forged": ("document_forged", "data_group_hashes"),
-    "revoked": ("document_revoked", "signer_revocation"),
-    "expired": ("document_expired", "document_expiry"),
-    "cloned": ("chip_cloned", "active_authentication"),
-    "untrusted": ("untrusted_signer", "signer_chain"),
+# Which check each factory defect makes fail (the reason code is the scenario's expected reason).
+_FAILED_CHECK = {
+    "tampered_dg1": "data_group_hashes",
+    "revoked_signer": "signer_revocation",
+    "expired_document": "document_expiry",
+    "cloned_chip": "active_authentication",
 }
 _CHECKS = (
     "mrz_check_digits",
@@ -128,9 +128,10 @@ class SimDocumentReader(_Device):
                 ),
             )
             return
-        reason, failed = _REJECTIONS[scenario.document]
+        failed = _FAILED_CHECK[scenario.document]
         checks = tuple((n, CheckResult.FAILED if n == failed else CheckResult.SUCCESSFUL) for n in _CHECKS)
-        self.later(delay, ev.DocumentRejected(reason, retryable=False, protocol="PACE", checks=checks))
+        rejected = ev.DocumentRejected(scenario.expected_reason, retryable=False, protocol="PACE", checks=checks)
+        self.later(delay, rejected)
 
 
 class SimFaceVerifier(_Device):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Scenario:
     name: str
-    document: str = "genuine"  # genuine | forged | revoked | expired | cloned | untrusted | pulled
+    document: str = "genuine"  # genuine, pulled (card taken away mid-read), or a factory defect (DEFECTS)
     document_type: str = "TD3"  # TD1 identity card | TD3 passport
     face: str = "match"  # match | mismatch | pad | no_face | two_faces
     behaviour: str = "normal"  # normal | never_enters | tailgater | fire_alarm
@@ -28,14 +28,27 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("genuine_td3"),
         Scenario("genuine_second_face", face="two_faces"),
         Scenario("impostor", face="mismatch", expected_outcome="referred", expected_reason="face_mismatch"),
-        Scenario("forged_document", document="forged", expected_outcome="referred", expected_reason="document_forged"),
         Scenario(
-            "revoked_document", document="revoked", expected_outcome="referred", expected_reason="document_revoked"
+            "forged_document",
+            document="tampered_dg1",
+            expected_outcome="referred",
+            expected_reason="data_group_hash_mismatch",
         ),
         Scenario(
-            "expired_document", document="expired", expected_outcome="referred", expected_reason="document_expired"
+            "revoked_document", document="revoked_signer", expected_outcome="referred", expected_reason="signer_revoked"
         ),
-        Scenario("cloned_chip", document="cloned", expected_outcome="referred", expected_reason="chip_cloned"),
+        Scenario(
+            "expired_document",
+            document="expired_document",
+            expected_outcome="referred",
+            expected_reason="document_expired",
+        ),
+        Scenario(
+            "cloned_chip",
+            document="cloned_chip",
+            expected_outcome="referred",
+            expected_reason="active_authentication_failed",
+        ),
         Scenario("card_pulled_early", document="pulled", expected_outcome="abandoned", expected_reason="card_removed"),
         Scenario(
             "never_enters",
