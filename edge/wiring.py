@@ -37,7 +37,7 @@ def build_devices(config: GateConfig, config_path: str | Path) -> Devices:
     from edge.display import TravellerDisplayServer
     from edge.document.reader import PcscDocumentReader
     from edge.doors.adapter import SerialDoorController
-    from edge.panel import GpioPanel
+    from edge.panel.gpio import GpioPanel
 
     base = Path(config_path).resolve().parent
     document_settings = _with_paths(config.document, config_path, "trust_store")

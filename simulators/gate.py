@@ -8,12 +8,13 @@ to an officer when referred. The run fails (exit 1) if any transaction ends diff
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from edge.gate.actions import Action, PublishRecord, State
 from edge.gate.events import Door, DoorPosition
 from edge.gate.machine import Gate
 from edge.gate.records import TransactionRecord
+from edge.wiring import DeviceUnavailable
 from simulators.inprocess import (
     SimDisplay,
     SimDocumentReader,
@@ -34,6 +36,7 @@ from simulators.inprocess import (
     SimTelemetry,
     Stage,
 )
+from simulators.launcher import LaunchError
 from simulators.scenarios import Scenario, traveller_mix
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "simulated.toml"
@@ -59,6 +62,9 @@ class InProcessRig:
 
     def present_document(self) -> None:
         self.document.present()
+
+    def take_document(self) -> None:
+        pass  # the in-process reader forgets the card once read
 
     def step_in(self) -> None:
         self.doors.step_in()
@@ -156,6 +162,7 @@ async def send_traveller(rig: InProcessRig, watch: GateWatch, scenario: Scenario
             rig.step_out_through_exit()
         await watch.next_change(timeout)
     record = watch.records[seen]
+    rig.take_document()
     # What happens after the decision: the traveller backs out to the officer, who resets the gate.
     if gate.state is State.EMERGENCY:
         rig.step_back_out()
@@ -170,19 +177,40 @@ async def send_traveller(rig: InProcessRig, watch: GateWatch, scenario: Scenario
     return record
 
 
+@contextlib.contextmanager
+def bring_up(config: GateConfig, config_path: str, in_process: bool) -> Iterator[tuple[object, Devices]]:
+    """The rig (travellers' hands) and the daemon's devices: the real adapters against every simulator, or the
+    in-process stand-ins (`--in-process`, no simulators: a quick look at the core and the wiring)."""
+    if in_process:
+        rig = InProcessRig(config)
+        yield rig, rig.devices()
+        return
+    from edge.wiring import build_devices
+    from simulators.launcher import HardwareRig, SimulatedGate
+
+    with SimulatedGate(config) as sim:
+        devices = build_devices(config, config_path)
+        sim.settle_inputs()
+        yield HardwareRig(sim, config.gate.site, config.gate.gate_id), devices
+
+
 async def run_travellers(
-    config: GateConfig, scenarios: list[Scenario], on_outcome: Callable[[Outcome], None]
+    config: GateConfig,
+    rig,
+    devices: Devices,
+    scenarios: list[Scenario],
+    on_outcome: Callable[[Outcome], None],
 ) -> tuple[list[Outcome], float]:
-    rig = InProcessRig(config)
     gate = Gate(config.gate.timeouts.to_timeouts(), start_in_service=True)
-    daemon = GateDaemon(gate, rig.devices())
+    daemon = GateDaemon(gate, devices)
     watch = GateWatch(daemon)
     stop = asyncio.Event()
     runner = asyncio.create_task(daemon.run(stop))
     outcomes: list[Outcome] = []
     step_timeout = 4 * max(vars(config.gate.timeouts).values()) + 5
     try:
-        await asyncio.wait_for(daemon.ready.wait(), 10)
+        await asyncio.wait_for(daemon.ready.wait(), 30)
+        await watch.until(lambda: gate.state is State.IDLE, step_timeout, "idle at start")
         started = time.monotonic()
         for index, scenario in enumerate(scenarios, 1):
             t0 = time.monotonic()
@@ -197,8 +225,6 @@ async def run_travellers(
     finally:
         stop.set()
         await runner
-    if any(p is not None and not isinstance(p, str) for p in rig.face.portraits_seen):
-        raise AssertionError("face verifier got something other than the chip portrait")
     return outcomes, elapsed
 
 
@@ -292,7 +318,9 @@ def print_summary(summary: dict) -> None:
     )
 
 
-def simulate(travellers: int, config_path: str | None, seed: int, report: str | None) -> int:
+def simulate(
+    travellers: int, config_path: str | None, seed: int, report: str | None, in_process: bool = False
+) -> int:
     path = config_path or str(DEFAULT_CONFIG)
     try:
         config = load_config(path, check_devices=False)
@@ -308,9 +336,13 @@ def simulate(travellers: int, config_path: str | None, seed: int, report: str | 
     progress = Progress(travellers)
     print(f"simulating {travellers} travellers through gate {config.gate.site}/{config.gate.gate_id}")
     try:
-        outcomes, elapsed = asyncio.run(run_travellers(config, scenarios, progress.line))
+        with bring_up(config, path, in_process) as (rig, devices):
+            outcomes, elapsed = asyncio.run(run_travellers(config, rig, devices, scenarios, progress.line))
     except TimeoutError as exc:
         print(f"\nsimulation stuck: {exc}", file=sys.stderr)
+        return 1
+    except (LaunchError, DeviceUnavailable) as exc:
+        print(f"\nsimulated gate cannot start: {exc}", file=sys.stderr)
         return 1
     summary = summarise(outcomes, elapsed)
     print_summary(summary)

@@ -21,6 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     simulate.add_argument("--config", default=None, metavar="FILE", help="default: config/simulated.toml")
     simulate.add_argument("--seed", type=int, default=1, help="scenario mix seed (default 1)")
     simulate.add_argument("--report", default=None, metavar="FILE", help="write a JSON report here")
+    simulate.add_argument(
+        "--in-process", action="store_true", help="in-process stand-in devices instead of the simulators (quick)"
+    )
     simulate.set_defaults(handler=_simulate)
 
     config = subparsers.add_parser("config", help="configuration tools", description="Configuration tools.")
@@ -80,4 +83,4 @@ def _run(args: argparse.Namespace) -> int:
 def _simulate(args: argparse.Namespace) -> int:
     from simulators.gate import simulate
 
-    return simulate(travellers=args.travellers, config_path=args.config, seed=args.seed, report=args.report)
+    return simulate(args.travellers, args.config, args.seed, args.report, in_process=args.in_process)

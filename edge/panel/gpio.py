@@ -64,9 +64,13 @@ def make_pin_factory(name: str) -> Any:
 
             return NativeFactory()
         if name == "mock":
+            from gpiozero import Device
             from gpiozero.pins.mock import MockFactory
 
-            return MockFactory()
+            # One mock board per process, as GPIOZERO_PIN_FACTORY=mock gives: a simulator drives its pins.
+            if not isinstance(Device.pin_factory, MockFactory):
+                Device.pin_factory = MockFactory()
+            return Device.pin_factory
     except Exception as exc:  # ImportError, or no GPIO chip on this machine
         raise PanelError(f"panel.pin_factory = {name!r} cannot be used here: {exc}") from exc
     raise PanelError(f"panel.pin_factory: unknown factory {name!r}")

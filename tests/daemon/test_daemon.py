@@ -154,7 +154,7 @@ def test_events_from_other_threads_are_queued_safely():
 
 def test_simulate_sends_fifty_travellers_and_exits_0():
     result = subprocess.run(
-        [sys.executable, "-m", "edge.cli", "simulate", "--travellers", "50"],
+        [sys.executable, "-m", "edge.cli", "simulate", "--in-process", "--travellers", "50"],
         capture_output=True,
         text=True,
         timeout=240,
