@@ -34,6 +34,8 @@ import numpy as np
 
 from edge.biometrics.detect import Face
 
+TEXTURE_NATURAL = 2.6  # spectral peakiness (log10) of skin seen directly: camera frames measured up to ~2.6
+TEXTURE_PRINT = 3.0  # and of a halftone print or a screen seen by the camera: 2.6-3.4 and above
 PARALLAX_NOISE = 0.015  # nose-offset spread (eye distances) from detector jitter alone
 PARALLAX_LIVE = 0.035  # and from a head turning a few degrees
 LEVELS = 100  # scores are multiples of 1/LEVELS: 101 distinct values
@@ -83,7 +85,7 @@ class MultiFrameRgbPad:
         frames = len(self._landmarks)
         if frames < self.min_frames:
             return None
-        texture = _ramp(float(np.median(self._texture)), 2.8, 3.3)
+        texture = _ramp(float(np.median(self._texture)), TEXTURE_NATURAL, TEXTURE_PRINT)
         rigid = rigidity(list(self._landmarks))
         blink = blinked(list(self._eyes))
         w_texture, w_rigid, w_blink = self.weights
@@ -100,11 +102,14 @@ def periodic_texture(frame_bgr: np.ndarray, face: Face, size: int = 96) -> float
     if x1 - x0 < 32 or y1 - y0 < 32:
         return 0.0
     grey = cv2.cvtColor(frame_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY).astype(np.float32)
-    grey = cv2.resize(grey, (size, size), interpolation=cv2.INTER_NEAREST) if min(grey.shape) > size else grey
+    if min(grey.shape) > size:  # the central window at native resolution: resampling would add its own peaks
+        top, left = (grey.shape[0] - size) // 2, (grey.shape[1] - size) // 2
+        grey = grey[top : top + size, left : left + size]
     grey = grey - cv2.GaussianBlur(grey, (0, 0), 2.0)  # keep the fine texture only
     n_y, n_x = grey.shape
     window = np.outer(np.hanning(n_y), np.hanning(n_x)).astype(np.float32)
     power = np.abs(np.fft.fftshift(np.fft.fft2(grey * window))) ** 2
+    power = cv2.blur(power.astype(np.float32), (3, 3))  # a moire peak smeared by perspective still counts whole
     fy = np.fft.fftshift(np.fft.fftfreq(n_y))[:, None]
     fx = np.fft.fftshift(np.fft.fftfreq(n_x))[None, :]
     radius = np.hypot(fx, fy)

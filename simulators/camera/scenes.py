@@ -212,17 +212,21 @@ def _close_eyes(layer: np.ndarray, eyes: np.ndarray, eye_distance: float) -> Non
 
 
 def _printed_card(portrait: np.ndarray) -> np.ndarray:
-    """The portrait as an inkjet/laser print: halftone screen, paper contrast, paler colours, white margin."""
+    """The portrait as an office print: an amplitude-modulated halftone (ink dots on a 45-degree screen,
+    each dot as large as the tone needs), ink spread, paper's low contrast, paler colours, a white margin."""
     image = portrait.astype(np.float32)
     grey = image.mean(axis=2, keepdims=True)
-    image = grey + 0.75 * (image - grey)  # prints are less saturated
-    image = 28 + image * (215 / 255)  # paper white is not 255, ink black is not 0
+    image = (grey + 0.75 * (image - grey)) / 255  # prints are less saturated
     h, w = image.shape[:2]
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    period = 4.0  # halftone dots on a 45-degree screen
-    screen = np.cos(2 * np.pi * (xs + ys) / (period * 1.414)) * np.cos(2 * np.pi * (xs - ys) / (period * 1.414))
-    image = image * (1 + 0.22 * screen[..., None])
+    period = 4.0
+    u, v = (xs + ys) / math.sqrt(2), (xs - ys) / math.sqrt(2)
+    screen = 0.5 + 0.25 * (np.cos(2 * np.pi * u / period) + np.cos(2 * np.pi * v / period))
+    ink = (image < screen[..., None]).astype(np.float32)  # 1 where the printer puts ink
+    ink = cv2.GaussianBlur(ink, (0, 0), 0.6)  # ink spreads into the paper
+    paper, darkest = 236.0, 30.0
+    printed = paper - ink * (paper - darkest) * (1 - 0.6 * image)  # coloured inks are not black
     margin = 36
-    card = np.full((h + 2 * margin, w + 2 * margin, 3), 238, np.float32)
-    card[margin : margin + h, margin : margin + w] = image
+    card = np.full((h + 2 * margin, w + 2 * margin, 3), paper, np.float32)
+    card[margin : margin + h, margin : margin + w] = printed
     return np.clip(card, 0, 255).astype(np.uint8)

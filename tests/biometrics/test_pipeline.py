@@ -131,7 +131,7 @@ def test_a_face_less_portrait_says_no_face(engine, photo):
         engine.portrait_embedding(scenery)
 
 
-def test_greyscale_alpha_16_bit_and_float_portraits_are_converted_and_match(engine):
+def test_greyscale_alpha_16_bit_float_and_encoded_portraits_are_converted_and_match(engine):
     colour = library.portrait("obama")
     reference, _ = engine.portrait_embedding(colour)
     grey = cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY)
@@ -142,6 +142,7 @@ def test_greyscale_alpha_16_bit_and_float_portraits_are_converted_and_match(engi
         "16-bit": colour.astype(np.uint16) * 257,
         "float01": colour.astype(np.float32) / 255,
         "jpeg-bytes": cv2.imencode(".jpg", colour)[1].tobytes(),
+        "jpeg2000-bytes": cv2.imencode(".jp2", colour)[1].tobytes(),  # ICAO DG2 carries JPEG or JPEG 2000
     }
     for name, image in variants.items():
         embedding, _ = engine.portrait_embedding(image)
