@@ -44,6 +44,7 @@ from edge.metrics import SystemProbe, TransactionMetrics
 from edge.systemd import Notifier
 
 log = logging.getLogger("edge.daemon")
+STOP_TIMEOUT_S = 5.0  # how long devices get to stop before the daemon exits without them
 
 
 class Clock:
@@ -157,7 +158,9 @@ class GateDaemon:
             self._shutdown_doors()
             for task in (*tasks, watchdog, stopper):
                 task.cancel()
-            await asyncio.gather(*tasks, watchdog, stopper, return_exceptions=True)
+            _, stuck = await asyncio.wait({*tasks, watchdog, stopper}, timeout=STOP_TIMEOUT_S)
+            for task in stuck:  # say which device will not stop rather than hang the shutdown
+                log.error("%s did not stop within %.0f s", task.get_name(), STOP_TIMEOUT_S)
             self._portrait = None
 
     async def _process(self, stop: asyncio.Event, device_tasks: set[asyncio.Task], names: dict) -> None:

@@ -97,8 +97,11 @@ class SerialDoorController:
                 if self._port is None:
                     deadline = min(deadline, self._next_open)
                 self._wake.clear()
+                # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation that
+                # arrives as its timeout expires, and then this loop would never stop.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, deadline - self._clock()))
+                    async with asyncio.timeout(max(0.0, deadline - self._clock())):
+                        await self._wake.wait()
         finally:
             self._close_port()
             self._emit = None
