@@ -148,10 +148,12 @@ def _count(port, topic, events, ready, stop, results) -> None:
     results.put({**totals, "seqs": {gate: sorted(s) for gate, s in seqs.items()}})
 
 
-def flush_rate(events: int, workdir: Path) -> dict:
+def flush_rate(events: int, workdir: Path, protocol: str = "5") -> dict:
     with MosquittoBroker(workdir / "flush-broker") as broker:
         outbox = str(workdir / "flush.sqlite3")
-        settings = TelemetrySettings(broker=broker.url, outbox=outbox, outbox_max_events=max(100, events * 2))
+        settings = TelemetrySettings(
+            broker=broker.url, outbox=outbox, outbox_max_events=max(100, events * 2), protocol=protocol
+        )
         filler = MqttTelemetry(settings, "bench", "g1", GateMetadata("bench"))  # never started: stores only
         record = a_record(0)
         started = time.perf_counter()
@@ -304,6 +306,7 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="fleet run length in seconds (60)")
     parser.add_argument("--rate", type=float, default=4.0, help="travellers per gate per minute (4)")
     parser.add_argument("--workers", type=int, default=4, help="processes hosting the gates (4)")
+    parser.add_argument("--protocol", default="5", choices=("5", "3.1.1"), help="MQTT version for the flush run")
     parser.add_argument("--skip-flush", action="store_true")
     parser.add_argument("--skip-fleet", action="store_true")
     parser.add_argument("--json", metavar="FILE", help="also write the results here")
@@ -313,10 +316,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="echannel-bench-") as tmp:
         workdir = Path(tmp)
         if not args.skip_flush:
-            flush = flush_rate(args.events, workdir)
+            flush = flush_rate(args.events, workdir, args.protocol)
             results["flush"] = flush
             print(
-                f"outbox: stored {flush['events']} events at {flush['append_per_s']}/s; flushed to mosquitto in "
+                f"outbox (MQTT {args.protocol}): stored {flush['events']} events at {flush['append_per_s']}/s; "
+                f"flushed to mosquitto in "
                 f"{flush['flush_s']} s = {flush['flush_per_s']} events/s; received {flush['received']}, "
                 f"lost {flush['lost']}, duplicates {flush['duplicates']}"
             )
