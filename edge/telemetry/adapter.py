@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import sqlite3
 import threading
 import time
 import uuid
@@ -180,7 +181,10 @@ class MqttTelemetry:
     # --- the Telemetry port -------------------------------------------------------------------------------
 
     def publish_state(self, state: PublishState, doors: dict[str, str]) -> None:
-        self._last_state = payloads.state(state, doors, self._clock())
+        payload = payloads.state(state, doors, self._clock())
+        if self._last_state is not None and {**self._last_state, "at": payload["at"]} == payload:
+            return  # nothing changed: the retained state already says this
+        self._last_state = payload
         if self._connected.is_set():  # otherwise sent on (re)connection: a stale retained state must not win
             self._publish(self.topics.state, self._last_state, qos=1, retain=True)
 
@@ -269,7 +273,12 @@ class MqttTelemetry:
             self.counters["outbox_dropped"] += 1
             log.error("telemetry: outbox full (%d events); %s event dropped", pending, kind)
             return None
-        seq = self.store.append(uuid.uuid4().hex, kind, at, json.dumps(body, separators=(",", ":")))
+        try:
+            seq = self.store.append(uuid.uuid4().hex, kind, at, json.dumps(body, separators=(",", ":")))
+        except sqlite3.Error as exc:  # disk full, file gone, store closed: count it, never crash the gate
+            self.counters["outbox_errors"] += 1
+            log.error("telemetry: could not store a %s event: %s", kind, exc)
+            return None
         self._check_level(at)
         self._wake.set()
         return seq
