@@ -367,7 +367,10 @@ class MqttTelemetry:
 
     def _on_pre_connect(self, client: mqtt.Client, userdata: Any) -> None:
         # Sparkplug-style birth/death counter: one per connection attempt, in the will and in the birth.
-        self.bdseq = self.store.next_counter("bdseq")
+        try:
+            self.bdseq = self.store.next_counter("bdseq")
+        except sqlite3.Error:  # keep the last value rather than stall the network thread
+            log.exception("telemetry: could not advance the birth/death counter")
         client.will_set(
             self.topics.availability, payloads.dumps(payloads.availability("offline", self.bdseq)), qos=1, retain=True
         )
