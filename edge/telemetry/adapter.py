@@ -145,7 +145,7 @@ class MqttTelemetry:
         self._started = True
         self._sender = threading.Thread(target=self._send_loop, name="telemetry-outbox", daemon=True)
         self._sender.start()
-        self._client.connect_async(self._address.host, self._address.port, keepalive=15)
+        self._client.connect_async(self._address.host, self._address.port, keepalive=self.settings.keepalive_s)
         self._client.loop_start()
 
     def stop(self, timeout: float = 2.0) -> None:
