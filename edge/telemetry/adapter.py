@@ -97,7 +97,9 @@ class MqttTelemetry:
             password_file=settings.password_file,
         )
         self._v5 = settings.protocol == "5"
-        self._client.max_inflight_messages_set(settings.outbox_window + _RESERVED_IN_FLIGHT)
+        # Unlimited in paho: the outbox window bounds events (paho would otherwise scan its whole queue on
+        # every PUBACK to release queued messages, which costs more than the rest of the ack handling).
+        self._client.max_inflight_messages_set(0)
         self._client.max_queued_messages_set(0)
         self._client.reconnect_delay_set(min_delay=1, max_delay=int(max(1, settings.reconnect_max_s)))
         self._client.on_pre_connect = self._on_pre_connect
