@@ -214,7 +214,7 @@ def fleet_worker(
     next_traveller = [start + rng.uniform(0, mean_gap) for _ in gates]
     next_metrics = [start + rng.uniform(0, 10) for _ in gates]
     step = [0] * len(gates)
-    stored = states = metrics = 0
+    stored = states = metrics = travellers = 0
     while time.monotonic() - start < duration:
         now = time.monotonic()
         for index, telemetry in enumerate(gates):
@@ -227,6 +227,7 @@ def fleet_worker(
                 if state is State.IDLE:
                     telemetry.publish_record(a_record(stored))
                     stored += 1
+                    travellers += 1
                     if rng.random() < 0.05:
                         telemetry.publish_alarm(Alarm(AlarmKind.REFERRAL, time.time(), "face_mismatch", "txn"))
                         stored += 1
@@ -248,6 +249,7 @@ def fleet_worker(
     published = sum(t.counters["messages_published"] + t.counters["events_sent"] for t in gates)
     results.put(
         {
+            "travellers": travellers,
             "stored": stored,
             "states": states,
             "metrics": metrics,
@@ -286,6 +288,8 @@ def fleet(gates: int, duration: float, per_minute: float, workers: int, workdir:
         "gates": gates,
         "duration_s": duration,
         "travellers_per_gate_per_min": per_minute,
+        "travellers_per_gate_per_min_achieved": round(sum(r["travellers"] for r in reports) * 60 / duration / gates, 2),
+        "messages_per_s": round(sum(r["published"] for r in reports) / duration),
         "events_stored": events,
         "events_received_unique": counter.events(),
         "events_lost": lost,
@@ -328,7 +332,9 @@ def main() -> int:
             result = fleet(args.gates, args.duration, args.rate, args.workers, workdir)
             results["fleet"] = result
             print(
-                f"fleet: {result['gates']} gates x {result['duration_s']:g} s at {args.rate:g} travellers/min: "
+                f"fleet: {result['gates']} gates x {result['duration_s']:g} s, "
+                f"{result['travellers_per_gate_per_min_achieved']:g} travellers/gate/min "
+                f"({result['messages_per_s']} messages/s): "
                 f"events stored {result['events_stored']}, received {result['events_received_unique']}, "
                 f"lost {result['events_lost']}, duplicates {result['event_duplicates']}; messages sent "
                 f"{result['messages_sent']}, received {result['messages_received']}; "
