@@ -108,6 +108,7 @@ class MqttTelemetry:
         self._client.on_publish = self._on_publish
         self._client.on_message = self._on_message
         self._acks: deque[int] = deque()
+        self._hold_for_retransmission = False
         self._refused: deque[int] = deque()
         self._ahead: deque[StoredEvent] = deque()  # read from the store, not yet handed to paho
         self._fetched = 0  # highest seq read into _ahead
@@ -330,6 +331,10 @@ class MqttTelemetry:
                 time.sleep(0.5)
 
     def _send_more(self) -> None:
+        if self._hold_for_retransmission:
+            if self.flow.in_flight:
+                return
+            self._hold_for_retransmission = False
         room = self.flow.room()
         # Refill in batches (a quarter of the window at least) unless nothing is in flight: fewer wake-ups.
         if not room or (self.flow.in_flight and room < self.flow.window // 4):
@@ -388,6 +393,9 @@ class MqttTelemetry:
             self._announce()
             client.subscribe(self.topics.commands, qos=1)
             self.counters["connections"] += 1
+            # paho retransmits the events that were in flight when the connection dropped, but only after this
+            # callback returns: hold new events back until those are acknowledged, or they would overtake them.
+            self._hold_for_retransmission = self.flow.in_flight > 0
             self._connected.set()
             self._wake.set()
         except Exception:
