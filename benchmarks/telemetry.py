@@ -148,10 +148,12 @@ def _count(port, topic, events, ready, stop, results) -> None:
     results.put({**totals, "seqs": {gate: sorted(s) for gate, s in seqs.items()}})
 
 
-def flush_rate(events: int, workdir: Path) -> dict:
+def flush_rate(events: int, workdir: Path, protocol: str = "5") -> dict:
     with MosquittoBroker(workdir / "flush-broker") as broker:
         outbox = str(workdir / "flush.sqlite3")
-        settings = TelemetrySettings(broker=broker.url, outbox=outbox, outbox_max_events=max(100, events * 2))
+        settings = TelemetrySettings(
+            broker=broker.url, outbox=outbox, outbox_max_events=max(100, events * 2), protocol=protocol
+        )
         filler = MqttTelemetry(settings, "bench", "g1", GateMetadata("bench"))  # never started: stores only
         record = a_record(0)
         started = time.perf_counter()
@@ -212,7 +214,7 @@ def fleet_worker(
     next_traveller = [start + rng.uniform(0, mean_gap) for _ in gates]
     next_metrics = [start + rng.uniform(0, 10) for _ in gates]
     step = [0] * len(gates)
-    stored = states = metrics = 0
+    stored = states = metrics = travellers = 0
     while time.monotonic() - start < duration:
         now = time.monotonic()
         for index, telemetry in enumerate(gates):
@@ -225,6 +227,7 @@ def fleet_worker(
                 if state is State.IDLE:
                     telemetry.publish_record(a_record(stored))
                     stored += 1
+                    travellers += 1
                     if rng.random() < 0.05:
                         telemetry.publish_alarm(Alarm(AlarmKind.REFERRAL, time.time(), "face_mismatch", "txn"))
                         stored += 1
@@ -246,6 +249,7 @@ def fleet_worker(
     published = sum(t.counters["messages_published"] + t.counters["events_sent"] for t in gates)
     results.put(
         {
+            "travellers": travellers,
             "stored": stored,
             "states": states,
             "metrics": metrics,
@@ -284,6 +288,8 @@ def fleet(gates: int, duration: float, per_minute: float, workers: int, workdir:
         "gates": gates,
         "duration_s": duration,
         "travellers_per_gate_per_min": per_minute,
+        "travellers_per_gate_per_min_achieved": round(sum(r["travellers"] for r in reports) * 60 / duration / gates, 2),
+        "messages_per_s": round(sum(r["published"] for r in reports) / duration),
         "events_stored": events,
         "events_received_unique": counter.events(),
         "events_lost": lost,
@@ -304,6 +310,7 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="fleet run length in seconds (60)")
     parser.add_argument("--rate", type=float, default=4.0, help="travellers per gate per minute (4)")
     parser.add_argument("--workers", type=int, default=4, help="processes hosting the gates (4)")
+    parser.add_argument("--protocol", default="5", choices=("5", "3.1.1"), help="MQTT version for the flush run")
     parser.add_argument("--skip-flush", action="store_true")
     parser.add_argument("--skip-fleet", action="store_true")
     parser.add_argument("--json", metavar="FILE", help="also write the results here")
@@ -313,10 +320,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="echannel-bench-") as tmp:
         workdir = Path(tmp)
         if not args.skip_flush:
-            flush = flush_rate(args.events, workdir)
+            flush = flush_rate(args.events, workdir, args.protocol)
             results["flush"] = flush
             print(
-                f"outbox: stored {flush['events']} events at {flush['append_per_s']}/s; flushed to mosquitto in "
+                f"outbox (MQTT {args.protocol}): stored {flush['events']} events at {flush['append_per_s']}/s; "
+                f"flushed to mosquitto in "
                 f"{flush['flush_s']} s = {flush['flush_per_s']} events/s; received {flush['received']}, "
                 f"lost {flush['lost']}, duplicates {flush['duplicates']}"
             )
@@ -324,7 +332,9 @@ def main() -> int:
             result = fleet(args.gates, args.duration, args.rate, args.workers, workdir)
             results["fleet"] = result
             print(
-                f"fleet: {result['gates']} gates x {result['duration_s']:g} s at {args.rate:g} travellers/min: "
+                f"fleet: {result['gates']} gates x {result['duration_s']:g} s, "
+                f"{result['travellers_per_gate_per_min_achieved']:g} travellers/gate/min "
+                f"({result['messages_per_s']} messages/s): "
                 f"events stored {result['events_stored']}, received {result['events_received_unique']}, "
                 f"lost {result['events_lost']}, duplicates {result['event_duplicates']}; messages sent "
                 f"{result['messages_sent']}, received {result['messages_received']}; "

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import sqlite3
 import threading
 import time
 import uuid
@@ -96,7 +97,9 @@ class MqttTelemetry:
             password_file=settings.password_file,
         )
         self._v5 = settings.protocol == "5"
-        self._client.max_inflight_messages_set(settings.outbox_window + _RESERVED_IN_FLIGHT)
+        # Unlimited in paho: the outbox window bounds events (paho would otherwise scan its whole queue on
+        # every PUBACK to release queued messages, which costs more than the rest of the ack handling).
+        self._client.max_inflight_messages_set(0)
         self._client.max_queued_messages_set(0)
         self._client.reconnect_delay_set(min_delay=1, max_delay=int(max(1, settings.reconnect_max_s)))
         self._client.on_pre_connect = self._on_pre_connect
@@ -105,6 +108,7 @@ class MqttTelemetry:
         self._client.on_publish = self._on_publish
         self._client.on_message = self._on_message
         self._acks: deque[int] = deque()
+        self._hold_for_retransmission = False
         self._refused: deque[int] = deque()
         self._ahead: deque[StoredEvent] = deque()  # read from the store, not yet handed to paho
         self._fetched = 0  # highest seq read into _ahead
@@ -144,7 +148,7 @@ class MqttTelemetry:
         self._started = True
         self._sender = threading.Thread(target=self._send_loop, name="telemetry-outbox", daemon=True)
         self._sender.start()
-        self._client.connect_async(self._address.host, self._address.port, keepalive=15)
+        self._client.connect_async(self._address.host, self._address.port, keepalive=self.settings.keepalive_s)
         self._client.loop_start()
 
     def stop(self, timeout: float = 2.0) -> None:
@@ -180,7 +184,10 @@ class MqttTelemetry:
     # --- the Telemetry port -------------------------------------------------------------------------------
 
     def publish_state(self, state: PublishState, doors: dict[str, str]) -> None:
-        self._last_state = payloads.state(state, doors, self._clock())
+        payload = payloads.state(state, doors, self._clock())
+        if self._last_state is not None and {**self._last_state, "at": payload["at"]} == payload:
+            return  # nothing changed: the retained state already says this
+        self._last_state = payload
         if self._connected.is_set():  # otherwise sent on (re)connection: a stale retained state must not win
             self._publish(self.topics.state, self._last_state, qos=1, retain=True)
 
@@ -269,7 +276,12 @@ class MqttTelemetry:
             self.counters["outbox_dropped"] += 1
             log.error("telemetry: outbox full (%d events); %s event dropped", pending, kind)
             return None
-        seq = self.store.append(uuid.uuid4().hex, kind, at, json.dumps(body, separators=(",", ":")))
+        try:
+            seq = self.store.append(uuid.uuid4().hex, kind, at, json.dumps(body, separators=(",", ":")))
+        except sqlite3.Error as exc:  # disk full, file gone, store closed: count it, never crash the gate
+            self.counters["outbox_errors"] += 1
+            log.error("telemetry: could not store a %s event: %s", kind, exc)
+            return None
         self._check_level(at)
         self._wake.set()
         return seq
@@ -319,6 +331,10 @@ class MqttTelemetry:
                 time.sleep(0.5)
 
     def _send_more(self) -> None:
+        if self._hold_for_retransmission:
+            if self.flow.in_flight:
+                return
+            self._hold_for_retransmission = False
         room = self.flow.room()
         # Refill in batches (a quarter of the window at least) unless nothing is in flight: fewer wake-ups.
         if not room or (self.flow.in_flight and room < self.flow.window // 4):
@@ -358,7 +374,10 @@ class MqttTelemetry:
 
     def _on_pre_connect(self, client: mqtt.Client, userdata: Any) -> None:
         # Sparkplug-style birth/death counter: one per connection attempt, in the will and in the birth.
-        self.bdseq = self.store.next_counter("bdseq")
+        try:
+            self.bdseq = self.store.next_counter("bdseq")
+        except sqlite3.Error:  # keep the last value rather than stall the network thread
+            log.exception("telemetry: could not advance the birth/death counter")
         client.will_set(
             self.topics.availability, payloads.dumps(payloads.availability("offline", self.bdseq)), qos=1, retain=True
         )
@@ -374,6 +393,9 @@ class MqttTelemetry:
             self._announce()
             client.subscribe(self.topics.commands, qos=1)
             self.counters["connections"] += 1
+            # paho retransmits the events that were in flight when the connection dropped, but only after this
+            # callback returns: hold new events back until those are acknowledged, or they would overtake them.
+            self._hold_for_retransmission = self.flow.in_flight > 0
             self._connected.set()
             self._wake.set()
         except Exception:

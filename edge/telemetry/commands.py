@@ -2,7 +2,9 @@
 
 A command is a JSON object (schemas/command.json) signed with Ed25519 by a control-room key the gate
 trusts (one PEM public key per file in TelemetrySettings.command_keys; the file stem is the key id). The
-signature covers the canonical JSON (sorted keys, no spaces) of every field but "signature".
+signature covers the canonical JSON of every field but "signature": sorted keys, no whitespace, non-ASCII
+escaped (Python's json.dumps(sort_keys=True, separators=(",", ":"))); times are whole seconds so that any
+language produces the same bytes.
 
 `CommandGuard.check` is pure (time passed in, replay memory passed in): it returns an `Accepted` command
 or a `Rejected` with a reason code. The checks, in order, each with its reason:
@@ -181,8 +183,8 @@ def sign_command(
         "gate": gate,
         "action": action,
         "args": dict(args or {}),
-        "issued_at": now,
-        "expires_at": now + lifetime_s,
+        "issued_at": int(now),  # whole seconds: the canonical form is then the same in any language
+        "expires_at": int(now + lifetime_s),
         "key_id": key_id,
     }
     if response_topic is not None:

@@ -83,7 +83,10 @@ class FleetView:
         gate = self.gates.setdefault(gate_id, GateView(gate_id))
         handler = getattr(self, f"_on_{kind}", None)
         if handler is not None:
-            handler(gate, message, now)
+            try:
+                handler(gate, message, now)
+            except (TypeError, ValueError, AttributeError):  # a field of the wrong type: skip the message
+                self.ignored += 1
 
     def _on_availability(self, gate: GateView, message: dict[str, Any], now: float) -> None:
         bdseq = int(message.get("bdseq", -1))
@@ -143,7 +146,7 @@ class FleetView:
         counts = {s: list(statuses.values()).count(s) for s in ("online", "OFFLINE", "STALE")}
         lines = [
             f"site {self.site} - {len(self.gates)} gates: {counts['online']} online, {counts['OFFLINE']} offline, "
-            f"{counts['STALE']} stale - {time.strftime('%H:%M:%S', time.localtime(now))}",
+            f"{counts['STALE']} stale - {_clock_text(now)}",
             f"{'GATE':<12} {'STATUS':<8} {'STATE':<16} {'MODE':<14} {'ENTRY':<8} {'EXIT':<8} {'TX':>6} "
             f"{'TX/MIN':>6}  {'ALARMS':<24} LAST OUTCOMES",
         ]
@@ -164,7 +167,14 @@ class FleetView:
             lines.append("")
             lines.append("recent alarms:")
             for alarm in reversed(self.alarm_log):
-                when = time.strftime("%H:%M:%S", time.localtime(alarm.at))
+                when = _clock_text(alarm.at)
                 state = "ACTIVE " if alarm.active else "cleared"
                 lines.append(f"  {when} {alarm.gate:<12} {state} {alarm.kind} {alarm.reason}")
         return "\n".join(lines)
+
+
+def _clock_text(at: float) -> str:
+    try:
+        return time.strftime("%H:%M:%S", time.localtime(at))
+    except (OverflowError, OSError, ValueError):  # a gate's clock or payload gone wrong
+        return "??:??:??"

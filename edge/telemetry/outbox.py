@@ -10,8 +10,9 @@ Two parts:
 
 Delivery is at least once: after a crash, events that were acknowledged but whose deletion had not yet been
 committed are sent again with the same id and seq, and receivers de-duplicate by id. Order per gate is
-kept because the sender hands events to the client in seq order and the client (paho) retransmits its
-in-flight window in the same order after a reconnect; a new process starts again from the oldest row.
+kept because the sender hands events to the client in seq order, the client (paho) retransmits its
+in-flight window in the same order after a reconnect and the sender hands over nothing newer until that
+window is acknowledged; a new process starts again from the oldest row.
 """
 
 from __future__ import annotations

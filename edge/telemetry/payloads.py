@@ -8,6 +8,7 @@ construction, the guard is belt and braces against a future field that would.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -58,6 +59,11 @@ class GateMetadata:
     firmware: str = "unknown"
     models: dict[str, str] = field(default_factory=dict)  # model name -> version or sha256 prefix
     config_hash: str = ""
+
+
+def config_hash(path: str | Path) -> str:
+    """The birth's configuration hash: sha256 of the configuration file as deployed (its bytes)."""
+    return "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
 def availability(status: str, bdseq: int, at: float | None = None) -> dict[str, Any]:

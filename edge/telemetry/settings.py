@@ -26,6 +26,9 @@ class TelemetrySettings:
     outbox_window: int = setting(
         100, help="events awaiting PUBACK at once (capped by the broker's Receive Maximum)", min=1, max=65535
     )
+    keepalive_s: int = setting(
+        15, help="MQTT keep-alive; the broker sends the last will after 1.5 x this of silence", min=5, max=600
+    )
     reconnect_max_s: float = setting(30.0, help="longest wait between reconnection attempts", min=1, max=600)
     metrics_interval_s: float = setting(30.0, min=1, max=3600)
     command_keys: str = setting("", help="directory of control-room public keys trusted to sign commands")

@@ -321,3 +321,25 @@ def test_the_window_follows_a_small_broker_receive_maximum_and_everything_flows(
             assert telemetry.counters["broker_refusals"] == 0
         finally:
             telemetry.stop()
+
+
+def test_an_outbox_failure_is_counted_not_raised(tmp_path) -> None:
+    settings = TelemetrySettings(broker="mqtt://127.0.0.1:9", outbox=str(tmp_path / "o.sqlite3"))
+    telemetry = MqttTelemetry(settings, "s1", "g1", payloads.GateMetadata("x"))
+    telemetry.stop()  # closes the store
+    telemetry.publish_record(TransactionRecord("t", 1.0, 2.0, Outcome.CLEARED, "ok"))
+    assert telemetry.counters["outbox_errors"] == 1
+
+
+def test_state_is_published_on_change_only(broker, observe, tmp_path) -> None:
+    observer = observe(broker.port, TOPICS.state)
+    telemetry, _ = make_telemetry(broker.url, tmp_path)
+    try:
+        idle = PublishState(State.IDLE, None, (), "in_service")
+        for doors in ({"entry": "closed"}, {"entry": "closed"}, {"entry": "open"}, {"entry": "open"}):
+            telemetry.publish_state(idle, doors)
+        observer.wait_for(lambda o: len(o.messages) >= 2, what="two states")
+        time.sleep(0.3)
+        assert [m.json()["doors"]["entry"] for m in observer.messages] == ["closed", "open"]
+    finally:
+        telemetry.stop()

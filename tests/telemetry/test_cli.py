@@ -89,3 +89,21 @@ def test_monitor_once_prints_every_gate(broker, tmp_path: Path) -> None:
         assert "OFFLINE" in lines["g2"]
     finally:
         gates[0].stop()
+
+
+def test_monitor_over_tls(tmp_path: Path) -> None:
+    from simulators.mqtt_broker import MosquittoBroker
+
+    with MosquittoBroker(tmp_path / "tls", tls=True) as broker:
+        settings = TelemetrySettings(broker=broker.url, ca_file=broker.pki.ca_file, outbox=str(tmp_path / "o.sqlite3"))
+        telemetry = MqttTelemetry(settings, "s1", "g7", GateMetadata("x"))
+        telemetry.start()
+        try:
+            assert telemetry.wait_connected(10)
+            done = echannel(
+                "monitor", "--broker", broker.url, "--ca-file", broker.pki.ca_file, "--site", "s1", "--once", "1.5"
+            )
+            assert done.returncode == 0, done.stderr
+            assert "g7" in done.stdout and "online" in done.stdout
+        finally:
+            telemetry.stop()

@@ -6,6 +6,8 @@ import json
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edge.gate import events as ev
 from edge.telemetry.commands import MAX_COMMAND_BYTES, Accepted, CommandGuard, Rejected, sign_command
@@ -92,3 +94,65 @@ def test_an_unknown_key_id_is_unauthorised() -> None:
     command = signed()
     command["key_id"] = "someone"
     assert check(command).reason == "unauthorised"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=600))
+def test_arbitrary_bytes_are_rejected_never_raise(raw: bytes) -> None:
+    assert isinstance(guard().check(raw, NOW, lambda _: False), Rejected)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "v",
+                "id",
+                "site",
+                "gate",
+                "action",
+                "args",
+                "issued_at",
+                "expires_at",
+                "key_id",
+                "signature",
+                "response_topic",
+            ]
+        ),
+        json_values,
+    )
+)
+def test_arbitrary_unsigned_objects_are_rejected_never_raise(command: dict) -> None:
+    raw = json.dumps(command).encode()
+    assert isinstance(guard().check(raw, NOW, lambda _: False), Rejected)
+
+
+finite_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=9),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=9), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from(["out_of_service", "rebirth", "set_face_threshold"]),
+    st.dictionaries(st.sampled_from(["threshold", "now", "x"]), finite_values, max_size=2),
+)
+def test_signed_commands_with_arbitrary_arguments_are_accepted_only_when_valid(action: str, args: dict) -> None:
+    verdict = check(sign_command(KEY, "cr", site="s1", gate="g1", action=action, args=args, now=NOW))
+    threshold = args.get("threshold")
+    valid = (
+        args == {}
+        if action != "set_face_threshold"
+        else set(args) == {"threshold"} and type(threshold) in (int, float) and 0.2 <= threshold <= 0.8
+    )
+    assert isinstance(verdict, Accepted) == valid, verdict

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from edge.telemetry.monitor import FleetView
 
 P = "echannel/v1/s1"
@@ -102,3 +105,46 @@ def test_foreign_and_malformed_messages_are_ignored() -> None:
     view.feed(f"{P}/g1/state", b"not json", 1.0)
     view.feed("something/else", b"{}", 1.0)
     assert view.ignored == 3 and view.gates == {}
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["availability", "birth", "state", "events", "metrics", "responses", "commands"]),
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "status",
+                "bdseq",
+                "state",
+                "mode",
+                "doors",
+                "alarms",
+                "type",
+                "id",
+                "seq",
+                "at",
+                "transaction",
+                "alarm",
+                "software",
+            ]
+        ),
+        json_values,
+    ),
+)
+def test_any_payload_on_any_topic_never_breaks_the_view(kind: str, payload: dict) -> None:
+    view = FleetView("echannel/v1", "s1")
+    view.feed(f"{P}/g1/{kind}", json.dumps(payload).encode(), 10.0)
+    assert isinstance(view.render(11.0), str)
+
+
+def test_an_absurd_alarm_time_does_not_break_the_view() -> None:
+    view = FleetView("echannel/v1", "s1")
+    feed(view, "g1", "events", {"type": "alarm", "id": "x", "seq": 1, "at": 1e300, "alarm": {"kind": "fire"}}, 1.0)
+    assert "??:??:??" in view.render(2.0)

@@ -141,3 +141,57 @@ def test_no_event_is_lost_across_a_broker_outage_and_a_daemon_restart(
         "second_run": len(second_run),
     }
     print(json.dumps(summary))
+
+
+def test_order_is_kept_across_a_reconnection_within_one_process(tmp_path: Path, observe) -> None:
+    """No restart this time: paho retransmits its in-flight window after reconnecting, and the outbox must
+    not let newer events overtake it."""
+    import edge.config  # noqa: F401
+    from edge.gate.records import Alarm, AlarmKind
+    from edge.telemetry.adapter import MqttTelemetry
+    from edge.telemetry.payloads import GateMetadata
+    from edge.telemetry.settings import TelemetrySettings
+
+    broker = MosquittoBroker(tmp_path / "broker", persistence=True).start()
+    settings = TelemetrySettings(broker=broker.url, outbox=str(tmp_path / "o.sqlite3"), reconnect_max_s=1)
+    telemetry = MqttTelemetry(settings, "s1", "g1", GateMetadata("x"))
+    on_connect = telemetry._client.on_connect
+
+    def slow_on_connect(*args) -> None:  # widen the moment between on_connect and paho's retransmission
+        on_connect(*args)
+        time.sleep(0.3)
+
+    telemetry._client.on_connect = slow_on_connect
+    try:
+        control_room = observe(broker.port, "echannel/v1/s1/g1/events", client_id="control-room")
+        saved = broker.directory / "mosquitto.db"
+        telemetry.start()
+        assert telemetry.wait_connected(10)
+        wait_until(
+            lambda: saved.exists() and saved.stat().st_mtime > control_room.started_at + 0.5,
+            timeout=10,
+            what="the broker to save the control room's session",
+        )
+        for number in range(200):
+            telemetry.publish_alarm(Alarm(AlarmKind.DOOR_FAULT, float(number), "jam"))
+        wait_until(lambda: telemetry.flow.in_flight, timeout=5, what="events in flight", interval=0.0005)
+        broker.stop()  # with events still in flight
+        in_flight_at_stop = telemetry.flow.in_flight
+        for number in range(200, 400):
+            telemetry.publish_alarm(Alarm(AlarmKind.DOOR_FAULT, float(number), "jam"))
+        broker.start()
+        for number in range(400, 600):
+            telemetry.publish_alarm(Alarm(AlarmKind.DOOR_FAULT, float(number), "jam"))
+        control_room.wait_for(
+            lambda o: len({m.json()["seq"] for m in o.messages}) >= 600, timeout=30, what="all 600 events"
+        )
+    finally:
+        telemetry.stop()
+        broker.stop()
+    first_seen: list[int] = []
+    for message in control_room.messages:
+        seq = message.json()["seq"]
+        if seq not in first_seen:
+            first_seen.append(seq)
+    assert first_seen == list(range(1, 601))
+    assert in_flight_at_stop > 0

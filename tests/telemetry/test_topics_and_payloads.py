@@ -130,3 +130,11 @@ def test_privacy_guard_finds_personal_data(payload: dict) -> None:
 def test_privacy_guard_passes_records_and_alarms() -> None:
     assert payloads.privacy_problems(payloads.record_body(a_record())) == []
     assert payloads.privacy_problems(payloads.alarm_body(Alarm(AlarmKind.TAILGATING, 1.0, "beams", "t"))) == []
+
+
+def test_config_hash_changes_with_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "gate.toml"
+    config.write_text('[gate]\nsite = "s1"\n')
+    first = payloads.config_hash(config)
+    config.write_text('[gate]\nsite = "s2"\n')
+    assert first.startswith("sha256:") and payloads.config_hash(config) != first
