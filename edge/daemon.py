@@ -40,7 +40,6 @@ from edge.gate.actions import (
 )
 from edge.gate.events import Door
 from edge.gate.machine import Gate
-from edge.metrics import SystemProbe, TransactionMetrics
 from edge.systemd import Notifier
 
 log = logging.getLogger("edge.daemon")
@@ -85,7 +84,7 @@ class Stats:
     events: int = 0
     last_loop_lag_s: float = 0.0
     started_at: float = field(default_factory=time.monotonic)
-    transactions: TransactionMetrics = field(default_factory=TransactionMetrics)
+    transactions: int = 0
 
 
 class DeviceFailed(RuntimeError):
@@ -107,7 +106,6 @@ class GateDaemon:
         self.notifier = notifier or Notifier()
         self.clock = clock or Clock()
         self.stats = Stats()
-        self._system = SystemProbe()
         self._watchdog_interval = watchdog_interval_s or self.notifier.watchdog_interval_s
         self._queue: asyncio.Queue[ev.Event] = asyncio.Queue()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -237,7 +235,7 @@ class GateDaemon:
                 log.info("state %s", action.state.value, extra={"fields": _state_fields(action)})
             case PublishRecord(record=record):
                 self._portrait = None
-                self.stats.transactions.add(record)
+                self.stats.transactions += 1
                 d.telemetry.publish_record(record)
                 log.info(
                     "transaction %s",
@@ -288,22 +286,6 @@ class GateDaemon:
                 else:
                     log.warning("unhealthy, not petting the watchdog: %s", why)
                 was_healthy = healthy
-
-    def metrics(self) -> dict:
-        """The periodic metrics message's content (called by telemetry on its own schedule)."""
-        devices = {}
-        for name, device in self.devices.all().items():
-            health = device.health()
-            devices[name] = {"ok": health.ok, "detail": health.detail, **health.figures}
-        return {
-            "uptime_s": round(time.monotonic() - self.stats.started_at, 1),
-            "state": self.gate.state.value,
-            "events": self.stats.events,
-            "loop_lag_ms": round(self.stats.last_loop_lag_s * 1000, 1),
-            **self.stats.transactions.snapshot(),
-            "devices": devices,
-            "system": self._system.sample(),
-        }
 
     def health(self) -> tuple[bool, str]:
         if self.stats.last_loop_lag_s > 1.0:
