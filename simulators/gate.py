@@ -22,7 +22,7 @@ from edge import logs
 from edge.config import ConfigError, GateConfig, load_config
 from edge.daemon import Devices, GateDaemon
 from edge.gate import events as ev
-from edge.gate.actions import Action, PublishRecord, State
+from edge.gate.actions import Action, PublishRecord, PublishState, State
 from edge.gate.events import Door, DoorPosition
 from edge.gate.machine import Gate
 from edge.gate.records import TransactionRecord
@@ -93,6 +93,7 @@ class GateWatch:
         self.doors = {door: DoorPosition.UNKNOWN for door in Door}
         self.records: list[TransactionRecord] = []
         self.changes = 0
+        self.alarms: tuple[str, ...] = ()
         self._changed = asyncio.Event()
         daemon.observe(self._on_event)
 
@@ -100,6 +101,9 @@ class GateWatch:
         if isinstance(event, ev.DoorStateChanged):
             self.doors[event.door] = event.position
         self.records += [a.record for a in actions if isinstance(a, PublishRecord)]
+        for action in actions:
+            if isinstance(action, PublishState):
+                self.alarms = action.alarms
         self.changes += 1
         self._changed.set()
 
@@ -144,29 +148,38 @@ async def send_traveller(rig: InProcessRig, watch: GateWatch, scenario: Scenario
     gate = watch.gate
     await watch.until(lambda: gate.state is State.IDLE, timeout, "idle")
     seen = len(watch.records)
+    behaviour = scenario.behaviour
     rig.arrive(scenario)
+    if behaviour == "broker_outage":
+        rig.broker_down()
     rig.present_document()
-    entered = fire = False
+    entered = disturbed = False
     while len(watch.records) == seen:
         state = gate.state
         if state is State.ENTRY_OPEN and watch.door_open(Door.ENTRY) and not entered:
-            if scenario.behaviour != "never_enters":
+            if behaviour != "never_enters":
                 entered = True
                 rig.step_in()
-                if scenario.behaviour == "tailgater":
+                if behaviour == "tailgater":
                     rig.second_person_follows()
-        elif state is State.VERIFYING_FACE and scenario.behaviour == "fire_alarm" and not fire:
-            fire = True
-            rig.fire_alarm(True)
+        elif state is State.IN_COMPARTMENT and behaviour == "door_obstruction" and not disturbed:
+            disturbed = True
+            rig.obstruct_entry()
+        elif state is State.VERIFYING_FACE and behaviour in ("fire_alarm", "mcu_reset") and not disturbed:
+            disturbed = True
+            rig.fire_alarm(True) if behaviour == "fire_alarm" else rig.reset_door_controller()
         elif state is State.EXIT_OPEN and watch.door_open(Door.EXIT):
             rig.step_out_through_exit()
         await watch.next_change(timeout)
     record = watch.records[seen]
     rig.take_document()
+    if behaviour == "broker_outage":
+        rig.broker_up()
     # What happens after the decision: the traveller backs out to the officer, who resets the gate.
     if gate.state is State.EMERGENCY:
         rig.step_back_out()
         rig.fire_alarm(False)
+        await watch.until(lambda: "fire" not in watch.alarms, timeout, "the fire alarm to clear")
         rig.officer_resets()
     elif gate.state is State.REFERRED:
         if entered:
@@ -191,7 +204,11 @@ def bring_up(config: GateConfig, config_path: str, in_process: bool) -> Iterator
     with SimulatedGate(config) as sim:
         devices = build_devices(config, config_path)
         sim.settle_inputs()
-        yield HardwareRig(sim, config.gate.site, config.gate.gate_id), devices
+        rig = HardwareRig(sim, config.gate.site, config.gate.gate_id)
+        try:
+            yield rig, devices
+        finally:
+            rig.close()
 
 
 async def run_travellers(
@@ -319,7 +336,12 @@ def print_summary(summary: dict) -> None:
 
 
 def simulate(
-    travellers: int, config_path: str | None, seed: int, report: str | None, in_process: bool = False
+    travellers: int,
+    config_path: str | None,
+    seed: int,
+    report: str | None,
+    in_process: bool = False,
+    mix: dict[str, float] | None = None,
 ) -> int:
     path = config_path or str(DEFAULT_CONFIG)
     try:
@@ -332,7 +354,11 @@ def simulate(
         print("--travellers must be at least 1", file=sys.stderr)
         return 2
     logs.configure(config.logging.level, "text")
-    scenarios = traveller_mix(travellers, seed)
+    try:
+        scenarios = traveller_mix(travellers, seed, mix, hardware=not in_process)
+    except ValueError as exc:
+        print(f"--mix: {exc}", file=sys.stderr)
+        return 2
     progress = Progress(travellers)
     print(f"simulating {travellers} travellers through gate {config.gate.site}/{config.gate.gate_id}")
     try:

@@ -187,6 +187,7 @@ class HardwareRig:
         self.index = 0
         self._walkers: list[str] = []
         self._errors: list[BaseException] = []
+        self._threads: list[threading.Thread] = []
         self._officer = None
 
     def _background(self, name: str, work) -> None:
@@ -199,7 +200,14 @@ class HardwareRig:
                 log.error("%s failed: %s", name, exc)
                 self._errors.append(exc)
 
-        threading.Thread(target=run, name=f"rig-{name}", daemon=True).start()
+        thread = threading.Thread(target=run, name=f"rig-{name}", daemon=True)
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
+
+    def close(self) -> None:
+        """Let the hands finish what they started before the simulators go away."""
+        for thread in self._threads:
+            thread.join(timeout=15)
 
     def check(self) -> None:
         if self._errors:
@@ -240,6 +248,11 @@ class HardwareRig:
             "two_faces": "two_people",
         }[self.scenario.face]
         self._show(face)
+        if face == "two_people":  # told to appear alone, the second person steps out of the picture
+            index = self.index
+            timer = threading.Timer(1.5, lambda: self.index == index and self._show("genuine"))
+            timer.daemon = True
+            timer.start()
         self.sim.doors.walk(self._walkers[0], to=1.0, speed=1.4)
 
     def second_person_follows(self) -> None:
@@ -260,6 +273,24 @@ class HardwareRig:
         from simulators.camera.scenes import ScenarioSpec
 
         self.sim.camera.set_scenario(ScenarioSpec(scenario, person=self.person(), seed=self.index))
+
+    # --- the gate's hardware misbehaving ------------------------------------------------------------------
+
+    def obstruct_entry(self, seconds: float = 0.6) -> None:
+        """Something in the closing entry door that only the motor current notices, for a moment."""
+        self.sim.doors.obstruct(0, True)
+        timer = threading.Timer(seconds, lambda: self.sim.doors.obstruct(0, False))
+        timer.daemon = True
+        timer.start()
+
+    def reset_door_controller(self) -> None:
+        self.sim.doors.reset()
+
+    def broker_down(self) -> None:
+        self.sim.broker.stop()
+
+    def broker_up(self) -> None:
+        self._background("broker", self.sim.broker.start)
 
     # --- the gate's inputs and the control room -----------------------------------------------------------
 

@@ -16,7 +16,9 @@ class Scenario:
     document: str = "genuine"  # genuine, pulled (card taken away mid-read), or a factory defect (DEFECTS)
     document_type: str = "TD3"  # TD1 identity card | TD3 passport
     face: str = "match"  # match | mismatch | pad | no_face | two_faces
-    behaviour: str = "normal"  # normal | never_enters | tailgater | fire_alarm
+    behaviour: str = "normal"  # normal | never_enters | tailgater | fire_alarm | door_obstruction | mcu_reset |
+    #                            broker_outage
+    hardware_only: bool = False  # needs the simulators (a door controller, a broker): not for --in-process
     expected_outcome: str = "cleared"
     expected_reason: str = "ok"
 
@@ -60,6 +62,12 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("pad_attack", face="pad", expected_outcome="referred", expected_reason="pad_alarm"),
         Scenario("tailgater", behaviour="tailgater", expected_outcome="referred", expected_reason="tailgating"),
         Scenario("fire_alarm", behaviour="fire_alarm", expected_outcome="aborted", expected_reason="fire_alarm"),
+        # A bag in the closing entry door: the firmware reverses it, the gate closes it again, the traveller passes.
+        Scenario("door_obstruction", behaviour="door_obstruction", hardware_only=True),
+        # The door controller restarts while the face is checked: the link resynchronises, the traveller passes.
+        Scenario("mcu_reset", behaviour="mcu_reset", hardware_only=True),
+        # The site broker is down for this traveller: the gate works on, the record arrives when it is back.
+        Scenario("broker_outage", behaviour="broker_outage", hardware_only=True),
     )
 }
 
@@ -79,12 +87,22 @@ DEFAULT_MIX: dict[str, float] = {
     "pad_attack": 3,
     "tailgater": 3,
     "fire_alarm": 1,
+    "door_obstruction": 2,
+    "mcu_reset": 1,
+    "broker_outage": 1,
 }
 
 
-def traveller_mix(count: int, seed: int, mix: dict[str, float] | None = None) -> list[Scenario]:
-    """`count` scenarios drawn from `mix`; each scenario of the mix appears at least once when count allows."""
-    weights = mix or DEFAULT_MIX
+def traveller_mix(
+    count: int, seed: int, mix: dict[str, float] | None = None, *, hardware: bool = True
+) -> list[Scenario]:
+    """`count` scenarios drawn from `mix`; each scenario of the mix appears at least once when count allows.
+    Without `hardware` (in-process stand-ins) the scenarios that need the simulators are left out."""
+    weights = {
+        name: weight
+        for name, weight in (mix or DEFAULT_MIX).items()
+        if hardware or name not in SCENARIOS or not SCENARIOS[name].hardware_only
+    }
     unknown = sorted(set(weights) - set(SCENARIOS))
     if unknown:
         raise ValueError(f"unknown scenario(s): {', '.join(unknown)}")

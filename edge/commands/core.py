@@ -24,6 +24,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     simulate.add_argument(
         "--in-process", action="store_true", help="in-process stand-in devices instead of the simulators (quick)"
     )
+    simulate.add_argument(
+        "--mix",
+        default=None,
+        metavar="NAME=W,...",
+        help="scenario weights, e.g. genuine_td1=10,impostor=2 (default: a plausible day; see --list-scenarios)",
+    )
+    simulate.add_argument("--list-scenarios", action="store_true", help="list the scenarios and exit")
     simulate.set_defaults(handler=_simulate)
 
     config = subparsers.add_parser("config", help="configuration tools", description="Configuration tools.")
@@ -82,5 +89,27 @@ def _run(args: argparse.Namespace) -> int:
 
 def _simulate(args: argparse.Namespace) -> int:
     from simulators.gate import simulate
+    from simulators.scenarios import DEFAULT_MIX, SCENARIOS
 
-    return simulate(args.travellers, args.config, args.seed, args.report, in_process=args.in_process)
+    if args.list_scenarios:
+        for name, scenario in SCENARIOS.items():
+            expected = f"{scenario.expected_outcome}/{scenario.expected_reason}"
+            print(f"{name:<22} default weight {DEFAULT_MIX.get(name, 0):>4}   expected {expected}")
+        return 0
+    try:
+        mix = _parse_mix(args.mix) if args.mix else None
+    except ValueError as exc:
+        print(f"--mix: {exc}", file=sys.stderr)
+        return 2
+    return simulate(args.travellers, args.config, args.seed, args.report, in_process=args.in_process, mix=mix)
+
+
+def _parse_mix(text: str) -> dict[str, float]:
+    mix = {}
+    for part in text.split(","):
+        name, _, weight = part.partition("=")
+        try:
+            mix[name.strip()] = float(weight) if weight else 1.0
+        except ValueError:
+            raise ValueError(f"{part!r}: the weight must be a number") from None
+    return mix
