@@ -239,10 +239,29 @@ async def run_travellers(
             outcomes.append(outcome)
             on_outcome(outcome)
         elapsed = time.monotonic() - started
+        await confirm_delivery(rig, [o.record.transaction_id for o in outcomes])
     finally:
         stop.set()
         await runner
     return outcomes, elapsed
+
+
+async def confirm_delivery(rig, transaction_ids: list[str], timeout: float = 30.0) -> None:
+    """Every record must reach the control room (through outages): wait for the last ones to arrive."""
+    control_room = getattr(getattr(rig, "sim", None), "control_room", None)
+    if control_room is None:
+        return  # the in-process stand-ins have no broker
+    deadline = time.monotonic() + timeout
+    while control_room.missing(transaction_ids) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    missing = control_room.missing(transaction_ids)
+    if missing:
+        raise DeliveryError(f"{len(missing)} of {len(transaction_ids)} records never reached the control room")
+    rig.delivered = len(transaction_ids)
+
+
+class DeliveryError(RuntimeError):
+    pass
 
 
 # --- presentation ---------------------------------------------------------------------------------------------
@@ -370,8 +389,14 @@ def simulate(
     except (LaunchError, DeviceUnavailable) as exc:
         print(f"\nsimulated gate cannot start: {exc}", file=sys.stderr)
         return 1
+    except DeliveryError as exc:
+        print(f"\ntelemetry lost records: {exc}", file=sys.stderr)
+        return 1
     summary = summarise(outcomes, elapsed)
+    summary["records_at_control_room"] = getattr(rig, "delivered", None)
     print_summary(summary)
+    if summary["records_at_control_room"] is not None:
+        print(f"all {summary['records_at_control_room']} transaction records reached the control room over MQTT")
     if report:
         Path(report).write_text(json.dumps(summary, indent=2) + "\n")
         print(f"report written to {report}")

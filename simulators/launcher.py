@@ -45,7 +45,7 @@ class SimulatedGate:
         self.work_dir = Path(config.doors.port).parent
         self.door_travel_ms = door_travel_ms
         self._stack = contextlib.ExitStack()
-        self.broker = self.card = self.doors = self.camera = None
+        self.broker = self.card = self.doors = self.camera = self.control_room = None
         self.documents: dict[tuple[str, str, str], Path] = {}
         self.control_key = None
 
@@ -58,6 +58,7 @@ class SimulatedGate:
                 shutil.rmtree(self.work_dir)  # a clean gate: no outbox or ptys from an earlier run
             self.work_dir.mkdir(parents=True)
             self._start_broker()
+            self._start_control_room()
             self._start_card_station()
             self._start_door_controller()
             self._start_camera()
@@ -94,6 +95,11 @@ class SimulatedGate:
         except Exception as exc:
             raise LaunchError(f"mosquitto on port {address.port}: {exc} (is another broker using it?)") from exc
         self._stack.callback(self.broker.stop)
+
+    def _start_control_room(self) -> None:
+        self.control_room = ControlRoom(self.config)
+        self.control_room.start()
+        self._stack.callback(self.control_room.stop)
 
     def _start_card_station(self) -> None:
         from simulators.card.rig import CardRig
@@ -328,3 +334,53 @@ class HardwareRig:
         finally:
             client.loop_stop()
             client.disconnect()
+
+
+class ControlRoom:
+    """Subscribes to the gate's events as the control room does, with a persistent session so nothing
+    published while it was cut off is missed; counts the transaction records that arrive (by ID)."""
+
+    def __init__(self, config: GateConfig) -> None:
+        import paho.mqtt.client as mqtt
+
+        from edge.telemetry.topics import GateTopics
+
+        self.topics = GateTopics(config.telemetry.topic_prefix, config.gate.site, config.gate.gate_id)
+        self.address = parse_broker_url(config.telemetry.broker)
+        self.received: dict[str, int] = {}  # transaction ID -> times received (at-least-once)
+        self._lock = threading.Lock()
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id="simulated-control-room", protocol=mqtt.MQTTv5
+        )
+        self.client.on_connect = lambda client, *_: client.subscribe(self.topics.events, qos=1)
+        self.client.on_message = self._on_message
+        self.client.reconnect_delay_set(0.1, 1.0)
+
+    def start(self) -> None:
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
+
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = 3600
+        self.client.connect(self.address.host, self.address.port, clean_start=False, properties=properties)
+        self.client.loop_start()
+
+    def _on_message(self, client, userdata, message) -> None:
+        import json
+
+        try:
+            payload = json.loads(message.payload)
+        except ValueError:
+            return
+        if payload.get("type") == "transaction":
+            transaction_id = payload["transaction"]["transaction_id"]
+            with self._lock:
+                self.received[transaction_id] = self.received.get(transaction_id, 0) + 1
+
+    def missing(self, transaction_ids: list[str]) -> list[str]:
+        with self._lock:
+            return [t for t in transaction_ids if t not in self.received]
+
+    def stop(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
