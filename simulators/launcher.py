@@ -40,8 +40,9 @@ class LaunchError(RuntimeError):
 
 
 class SimulatedGate:
-    def __init__(self, config: GateConfig, *, door_travel_ms: float = 700.0) -> None:
+    def __init__(self, config: GateConfig, *, door_travel_ms: float = 700.0, lock_timeout_s: float = 900.0) -> None:
         self.config = config
+        self.lock_timeout_s = lock_timeout_s
         self.work_dir = Path(config.doors.port).parent
         self.door_travel_ms = door_travel_ms
         self._stack = contextlib.ExitStack()
@@ -54,6 +55,7 @@ class SimulatedGate:
     def start(self) -> SimulatedGate:
         try:
             self._expect_layout()
+            self._take_machine_lock()
             if self.work_dir.exists():
                 shutil.rmtree(self.work_dir)  # a clean gate: no outbox or ptys from an earlier run
             self.work_dir.mkdir(parents=True)
@@ -67,6 +69,31 @@ class SimulatedGate:
             self.stop()
             raise
         return self
+
+    def _take_machine_lock(self) -> None:
+        """One simulated gate per machine (fixed paths and ports, one pcscd): wait for another to finish."""
+        import fcntl
+        import os
+
+        lock_path = self.work_dir.with_name(self.work_dir.name + ".lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + self.lock_timeout_s
+        said = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    os.close(fd)
+                    raise LaunchError(
+                        f"another simulated gate holds {lock_path}; try again when it has stopped"
+                    ) from None
+                if not said:
+                    log.warning("another simulated gate is running on this machine; waiting for it to stop")
+                    said = True
+                time.sleep(0.5)
+        self._stack.callback(os.close, fd)  # closing the descriptor releases the lock
 
     def _expect_layout(self) -> None:
         c = self.config
