@@ -35,6 +35,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="S",
         help="listen for S seconds, print the view once (no colours) and exit",
     )
+    monitor.add_argument(
+        "--web",
+        default=None,
+        metavar="HOST:PORT",
+        help="serve the web dashboard here instead of the terminal view (same subscription, same commands)",
+    )
+    monitor.add_argument("--key", default=None, metavar="FILE", help="with --web: control-room key for commands")
     monitor.set_defaults(handler=_monitor)
 
     command = subparsers.add_parser(
@@ -85,6 +92,12 @@ def _client(args: argparse.Namespace, client_id: str):
 
 
 def _monitor(args: argparse.Namespace) -> int:
+    if args.web:
+        from edge.commands.dashboard import run_dashboard
+
+        return run_dashboard(
+            args.web, args.broker, args.site, prefix=args.prefix, key=args.key, ca_file=args.ca_file or None
+        )
     import threading
     import time
     import uuid

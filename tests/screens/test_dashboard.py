@@ -312,18 +312,12 @@ def test_two_hundred_gates_on_one_page_arrive_in_batches(browser, loop_thread, m
         live.task.cancel()
 
 
-def test_the_command_serves_the_dashboard_until_stopped(mosquitto, tmp_path):
+@pytest.mark.parametrize(
+    "command", [["dashboard", "--listen"], ["monitor", "--web"]], ids=["echannel dashboard", "echannel monitor --web"]
+)
+def test_the_command_serves_the_dashboard_until_stopped(command, mosquitto, tmp_path):
     port = free_port()
-    argv = [
-        str(REPO / ".venv/bin/echannel"),
-        "dashboard",
-        "--listen",
-        f"127.0.0.1:{port}",
-        "--broker",
-        mosquitto.url,
-        "--site",
-        SITE,
-    ]
+    argv = [str(REPO / ".venv/bin/echannel"), *command, f"127.0.0.1:{port}", "--broker", mosquitto.url, "--site", SITE]
     with ChildProcess(argv, name="echannel-dashboard", log_dir=tmp_path) as dashboard:
         wait_until(lambda: port_open("127.0.0.1", port), timeout=10, what="the dashboard listening")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as page:
