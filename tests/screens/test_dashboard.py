@@ -257,7 +257,7 @@ def test_a_command_signed_with_an_untrusted_key_is_refused_and_the_refusal_shown
         live.task.cancel()
 
 
-def test_the_local_signer_makes_the_gates_command_format():
+def test_the_dashboard_signs_commands_as_the_gates_expect():
     key = Ed25519PrivateKey.generate()
     command = wire.sign(key, "control-room", site=SITE, gate="g01", action="reset_alarm", now=1000.0)
     assert set(command) == {
