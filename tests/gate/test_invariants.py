@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from edge.gate import events as ev
 from edge.gate.actions import DoorCommand, DoorOp, PublishRecord, PublishState, State
 from edge.gate.events import Door, DoorPosition, Sensor
-from tests.gate.helpers import new_gate
+from tests.gate.helpers import gate_in, new_gate
 
 door_reports = st.builds(ev.DoorStateChanged, st.sampled_from(list(Door)), st.sampled_from(list(DoorPosition)))
 face_fields = {"score": st.floats(-1, 1), "threshold": st.just(0.363)}
@@ -137,18 +137,7 @@ def test_a_genuine_traveller_passes_and_gets_one_record():
 
 
 def test_exit_waits_for_the_entry_to_report_closed():
-    gate = new_gate()
-    gate.start(0.0)
-    for event in (
-        ev.DoorStateChanged(Door.ENTRY, DoorPosition.CLOSED),
-        ev.DoorStateChanged(Door.EXIT, DoorPosition.CLOSED),
-        ev.DocumentPresented(),
-        ev.DocumentAuthenticated(),
-        ev.DoorStateChanged(Door.ENTRY, DoorPosition.OPEN),
-        ev.EntryPassage(),
-        ev.DoorStateChanged(Door.ENTRY, DoorPosition.CLOSED),
-    ):
-        gate.handle(event, 1.0)
+    gate = gate_in(State.VERIFYING_FACE, now=1.0)
     # The entry is reopened by a fault of the controller: verification goes on, the exit must wait.
     gate.handle(ev.DoorStateChanged(Door.ENTRY, DoorPosition.OPENING), 1.5)
     actions = gate.handle(ev.FaceVerified(score=0.8, threshold=0.363), 2.0)
@@ -158,18 +147,7 @@ def test_exit_waits_for_the_entry_to_report_closed():
 
 
 def test_fire_during_verification_opens_both_doors_and_aborts_the_transaction():
-    gate = new_gate()
-    gate.start(0.0)
-    for event in (
-        ev.DoorStateChanged(Door.ENTRY, DoorPosition.CLOSED),
-        ev.DoorStateChanged(Door.EXIT, DoorPosition.CLOSED),
-        ev.DocumentPresented(),
-        ev.DocumentAuthenticated(),
-        ev.DoorStateChanged(Door.ENTRY, DoorPosition.OPEN),
-        ev.EntryPassage(),
-        ev.DoorStateChanged(Door.ENTRY, DoorPosition.CLOSED),
-    ):
-        gate.handle(event, 1.0)
+    gate = gate_in(State.VERIFYING_FACE, now=1.0)
     actions = gate.handle(ev.FireAlarmOn(), 2.0)
     assert DoorCommand(Door.ENTRY, DoorOp.OPEN) in actions and DoorCommand(Door.EXIT, DoorOp.OPEN) in actions
     records = [a.record for a in actions if isinstance(a, PublishRecord)]
@@ -197,18 +175,7 @@ def test_out_of_service_waits_for_the_current_traveller():
 
 
 def test_a_door_reversed_by_its_anti_pinch_is_told_to_close_again():
-    gate = new_gate()
-    gate.start(0.0)
-    for event in (
-        ev.DoorStateChanged(Door.ENTRY, DoorPosition.CLOSED),
-        ev.DoorStateChanged(Door.EXIT, DoorPosition.CLOSED),
-        ev.DocumentPresented(),
-        ev.DocumentAuthenticated(),
-        ev.DoorStateChanged(Door.ENTRY, DoorPosition.OPEN),
-        ev.EntryPassage(),
-    ):
-        gate.handle(event, 1.0)
-    assert gate.state is State.IN_COMPARTMENT
+    gate = gate_in(State.IN_COMPARTMENT, now=1.0)
     gate.handle(ev.DoorStateChanged(Door.ENTRY, DoorPosition.CLOSING), 1.5)
     again = gate.handle(ev.DoorStateChanged(Door.ENTRY, DoorPosition.OPEN), 2.0)  # a bag in the door
     assert DoorCommand(Door.ENTRY, DoorOp.CLOSE) in again
