@@ -271,42 +271,34 @@ def test_camera_missing_fails_with_the_group_hint(tmp_path: Path):
 
 # --- doors ----------------------------------------------------------------------------------------------
 
-def test_doors_check_uses_the_door_link_probe(tmp_path: Path, monkeypatch):
-    """The door link module (another area) provides edge.doors.probe_hello(port, baudrate, timeout)."""
-    import edge.doors
+def test_doors_check_passes_with_the_firmware_version_and_fails_naming_the_port_once_the_controller_is_gone(
+    tmp_path: Path,
+):
+    """The check talks to the real firmware logic (the door-controller rig behind a pty) through the
+    daemon's own door adapter."""
+    from simulators.doors.rig import DoorRig
 
-    master, slave = os.openpty()
+    link = str(tmp_path / "doors")
+    config = write_config(tmp_path, doors={"port": link})
+    with DoorRig(link=link):
+        result = run_one(config, "doors")
+        assert result.status is Status.PASS, result
+        assert result.message.startswith(f"{link}: firmware ") and result.details["firmware"]
+    result = run_one(config, "doors")
+    assert result.status is Status.FAIL and link in result.message
+    assert "door controller" in result.fix and "doors.port" in result.fix
+
+
+def test_doors_check_on_a_port_where_nothing_answers_says_what_to_check(tmp_path: Path):
+    master, slave = os.openpty()  # a serial line with nobody on the other end
     port = os.ttyname(slave)
     try:
-        config = write_config(tmp_path, doors={"port": port})
-        calls = []
-
-        def answering(p, baudrate, timeout):
-            calls.append((p, baudrate))
-            return "1.4.2"
-
-        monkeypatch.setattr(edge.doors, "probe_hello", answering, raising=False)
-        result = run_one(config, "doors")
-        assert result.status is Status.PASS and "firmware 1.4.2" in result.message
-        assert calls == [(port, 115200)]
-
-        def silent(p, baudrate, timeout):
-            raise TimeoutError
-
-        monkeypatch.setattr(edge.doors, "probe_hello", silent)
-        result = run_one(config, "doors")
-        assert result.status is Status.FAIL and "no HELLO" in result.message and "baudrate" in result.fix
+        result = run_one(write_config(tmp_path, doors={"port": port}), "doors", timeout_s=1.5)
     finally:
         os.close(master)
         os.close(slave)
-
-
-def test_doors_check_is_skipped_without_the_door_link_module(tmp_path: Path, monkeypatch):
-    import edge.doors
-
-    monkeypatch.delattr(edge.doors, "probe_hello", raising=False)
-    result = run_one(write_config(tmp_path), "doors")
-    assert result.status is Status.SKIP and "door link module not installed" in result.message
+    assert result.status is Status.FAIL and port in result.message and "no answer to HELLO" in result.message
+    assert "baudrate" in result.fix and "firmware" in result.fix
 
 
 # --- reader, clock, disk --------------------------------------------------------------------------------
