@@ -43,6 +43,13 @@ def _sim_gate(args: argparse.Namespace) -> int:
             print(f"{args.config}: {problem}", file=sys.stderr)
         return 2
 
+    busy = ports_in_use(config)
+    if busy:
+        # SimulatedGate.start() empties its work directory first: never start next to a running gate.
+        print(f"echannel sim gate: {busy} already in use: another simulated gate (`echannel simulate`, "
+              "`echannel sim gate`, a test run) seems to be up; stop it first", file=sys.stderr)
+        return 1
+
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     sim = SimulatedGate(config)
@@ -63,6 +70,21 @@ def _sim_gate(args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
+
+
+def ports_in_use(config) -> str:  # type: ignore[no-untyped-def]
+    """The simulated gate's broker or camera port when something already listens on it, else ''."""
+    from urllib.parse import urlparse
+
+    from edge.telemetry.client import parse_broker_url
+    from simulators.processes import port_open
+
+    broker = parse_broker_url(config.telemetry.broker)
+    camera = urlparse(config.face.camera)
+    for what, host, port in (("broker port", broker.host, broker.port), ("camera port", camera.hostname, camera.port)):
+        if host and port and port_open(host, port):
+            return f"the {what} {host}:{port} is"
+    return ""
 
 
 def describe(sim, config_file: str, *, card: bool = False) -> list[str]:  # type: ignore[no-untyped-def]
