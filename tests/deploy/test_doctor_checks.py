@@ -419,3 +419,32 @@ def test_an_area_adds_a_check_that_uses_the_camera_frames(tmp_path: Path, monkey
     results = run_checks(ctx, ["face", "camera"])
     assert [(c.name, r.status) for c, r, _ in results] == [("camera", Status.PASS), ("face", Status.PASS)]
     assert results[1][1].message == "looked at 5 frames"
+
+
+def test_a_model_checked_only_by_its_outputs_warns_until_its_sha256_is_recorded(tmp_path: Path, monkeypatch):
+    """The output check misses most single-bit changes, so the digest fetch.py records beside a model counts."""
+    import types
+
+    models = tmp_path / "models"
+    models.mkdir()
+    model = models / "sface.onnx"
+    model.write_bytes(b"weights" * 100)
+    (models / "sface.toml").write_text('name = "sface"\nfile = "sface.onnx"\n[check]\ntolerance = 1e-3\n')
+    stand_in = types.ModuleType("edge.biometrics.models")  # outputs as the manifest says
+    stand_in.ModelError, stand_in.open_session = RuntimeError, lambda manifest: None
+    stand_in.load_manifest = lambda name, directory: name
+    monkeypatch.setitem(sys.modules, "edge.biometrics.models", stand_in)
+    config = write_config(tmp_path, face={"models_dir": "models"})
+
+    result = run_one(config, "models")
+    assert result.status is Status.WARN and "no recorded sha256 for sface.onnx" in result.message
+    assert "models/fetch.py" in result.fix
+
+    (models / "sface.onnx.sha256").write_text(f"{hashlib.sha256(model.read_bytes()).hexdigest()}  sface.onnx\n")
+    result = run_one(config, "models")
+    assert result.status is Status.PASS and "sface.onnx (sha256 and outputs)" in result.message
+
+    model.write_bytes(b"weightz" + model.read_bytes()[7:])
+    result = run_one(config, "models")
+    assert result.status is Status.FAIL and result.message.startswith("sface.onnx: altered or damaged")
+    assert "fetch.py --force" in result.fix

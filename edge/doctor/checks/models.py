@@ -27,7 +27,7 @@ def models(ctx: DoctorContext) -> Result:
     if not directory.is_dir():
         return Result.fail(f"the models directory {directory} does not exist", f"set face.models_dir; {FETCH_FIX}")
     manifests = sorted(directory.glob("*.toml"))
-    problems, passed = [], []
+    problems, passed, unpinned = [], [], []
     for manifest_file in manifests:
         try:
             manifest = tomllib.loads(manifest_file.read_text())
@@ -42,11 +42,21 @@ def models(ctx: DoctorContext) -> Result:
         else:
             recorded = _recorded_digest(manifest_file.parent / manifest["file"]) is not None
             passed.append(manifest["file"] + (" (sha256 and outputs)" if recorded else ""))
+            if not recorded and "sha256" not in manifest:
+                unpinned.append(manifest["file"])
     if not problems and not passed:
         return Result.skip(f"no model manifest (a *.toml naming a `file`) in {directory} yet")
     if problems:
         return Result.fail("; ".join(problems), FETCH_FIX, problems=problems, passed=passed)
-    return Result.ok(f"{len(passed)} model(s) verified: {', '.join(passed)}", models=passed)
+    message = f"{len(passed)} model(s) verified: {', '.join(passed)}"
+    if unpinned:
+        return Result.warn(
+            message + f"; no recorded sha256 for {', '.join(unpinned)}: a small change to the file could go unseen",
+            "run `.venv/bin/python models/fetch.py` in the source tree (it records `<file>.sha256` for each model "
+            "that passes its output check), then `systemd/install.sh --upgrade`",
+            models=passed,
+        )
+    return Result.ok(message, models=passed)
 
 
 def _check_model(manifest_file: Path, manifest: dict) -> str:
