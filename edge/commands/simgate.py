@@ -54,13 +54,15 @@ def _sim_gate(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     sim = SimulatedGate(config)
     try:
+        print("echannel sim gate: starting the simulators (waits while a test run holds the machine's pcscd)",
+              flush=True)
         try:
             sim.start()  # on failure it stops what it had started
-        except (LaunchError, RuntimeError, OSError) as exc:
+            if args.card:
+                sim.card.present(sim.document("obama", "TD3", None))
+        except (LaunchError, RuntimeError, OSError, TimeoutError) as exc:
             print(f"echannel sim gate: cannot start: {exc}", file=sys.stderr)
             return 1
-        if args.card:
-            sim.card.present(sim.document("obama", "TD3", None))
         for line in describe(sim, args.config, card=args.card):
             print(line, flush=True)
         stop.wait()
