@@ -22,12 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from simulators.processes import free_port
+from tests.deploy.simulated_gate import ROOT, simulated_config
 
 pytestmark = [pytest.mark.card, pytest.mark.broker, pytest.mark.timeout(300)]  # the pcscd lock may be held
 
-ROOT = Path(__file__).resolve().parents[2]
-SIMULATED = ROOT / "config" / "simulated.toml"
 SKIP = ["--skip", "clock"]  # no NTP on this VM (see the module docstring)
 
 
@@ -41,20 +39,6 @@ def echannel_doctor(config: Path, *args: str) -> tuple[int, dict[str, dict]]:
     report = json.loads(done.stdout)
     assert report["ok"] == (done.returncode == 0)
     return done.returncode, {c["name"]: c for c in report["checks"]}
-
-
-def simulated_config(directory: Path, work_dir: Path, models_dir: Path) -> Path:
-    """config/simulated.toml with its work directory, TCP ports and models directory moved."""
-    text = SIMULATED.read_text()
-    text = text.replace("/tmp/echannel-sim", str(work_dir))
-    for port in ("18830", "18554", "18470"):
-        assert port in text
-        text = text.replace(port, str(free_port()))
-    assert 'models_dir = "../models"' in text
-    text = text.replace('models_dir = "../models"', f"models_dir = {json.dumps(str(models_dir))}")
-    path = directory / "simulated.toml"
-    path.write_text(text)
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from simulators.processes import ChildProcess, wait_until
-from tests.deploy.test_doctor_simulated import ROOT, simulated_config
+from tests.deploy.simulated_gate import ROOT, simulated_config
 
 pytestmark = [pytest.mark.card, pytest.mark.broker, pytest.mark.timeout(300)]  # the pcscd lock may be held
 
