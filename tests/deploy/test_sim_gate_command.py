@@ -41,19 +41,20 @@ def test_sim_gate_serves_the_doctor_until_sigterm_then_stops_what_it_started(tmp
         assert gate.alive(), banner
         assert "'echannel vpcd 00 00'" in banner and "a test passport on it" in banner
         pids = [int(p) for p in re.findall(r"PID (\d+)", banner)]
-        assert len(pids) == 3 and all(alive(pid) for pid in pids)  # mosquitto, pcscd, card emulator
+        assert len(pids) == 3 and all(alive(pid) for pid in pids), banner  # mosquitto, pcscd, card emulator
 
         doctor = subprocess.run(
             [sys.executable, "-m", "edge.cli", "doctor", "--config", str(config), "--json", "--skip", "clock"],
             capture_output=True, text=True, timeout=120, cwd=ROOT,
         )
+        assert doctor.stdout, doctor.stderr
         report = json.loads(doctor.stdout)
         assert doctor.returncode == 0, [c for c in report["checks"] if c["status"] != "pass"]
         assert all(c["status"] == "pass" for c in report["checks"])
 
         assert gate.stop(timeout=30, sig=signal.SIGTERM) == 0, gate.log_tail()
         assert "stopping" in gate.log_tail(5)
-        assert not any(alive(pid) for pid in pids)
+        assert not [pid for pid in pids if alive(pid)], gate.log_tail()
     finally:
         gate.stop()
 
