@@ -25,6 +25,7 @@ PLUGINS: tuple[str, ...] = (
     "edge.commands.telemetry",
     "edge.commands.firmware",
     "edge.commands.doors",
+    "edge.commands.simgate",
 )
 
 

@@ -12,7 +12,10 @@ What it does, for each model manifest `models/*.toml` and the photo manifest `si
      installs): every DequantizeLinear whose inputs are constants is replaced by its float32 result (the
      shipped block-quantised nodes are rejected by onnxruntime, and the folded graph runs 2-2.5x faster),
      and graph inputs that nothing feeds are dropped (SFace ships 29 of them);
-  4. the repaired model is checked by its outputs, then written atomically.
+  4. the repaired model is checked by its outputs, then written atomically;
+  5. the sha256 of each model that passed is recorded next to it (`<file>.sha256`, sha256sum format, once:
+     a recorded digest is never overwritten by a file that was not fetched), so that `echannel doctor`
+     finds any later change to the file, even one its output check would not notice.
 Exit code 0 when everything is in place, 1 otherwise (each problem on its own line).
 """
 
@@ -62,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
 
     wanted = model_wants() + face_wants()
     missing = [w for w in wanted if args.force or not in_place(w)]
+    for want in wanted:
+        if want.model is not None and want not in missing:
+            record_digest(want.target, overwrite=False)
     if not missing:
         print(f"fetch: {len(wanted)} files in place (models checked by their outputs, photos by sha256)")
         return 0
@@ -116,6 +122,10 @@ def in_place(want: Wanted) -> bool:
         return False
     if want.model is None:
         return sha256(want.target.read_bytes()) == want.sha256
+    recorded = recorded_digest(want.target)
+    if recorded is not None and recorded != sha256(want.target.read_bytes()):
+        print(f"fetch: {want.target.name}: not the file whose sha256 was recorded in {digest_file(want.target).name}")
+        return False
     from edge.biometrics.models import ModelError, load_manifest, open_session
 
     try:
@@ -165,10 +175,31 @@ def install(want: Wanted, archive: Path) -> str:
     if want.model is not None:
         data = repair(data)
     write_atomically(want.target, data)
-    if want.model is not None and not in_place(want):
-        want.target.unlink(missing_ok=True)
-        return "repaired model fails its output check (see above)"
+    if want.model is not None:
+        digest_file(want.target).unlink(missing_ok=True)  # the digest of the file it replaces
+        if not in_place(want):
+            want.target.unlink(missing_ok=True)
+            return "repaired model fails its output check (see above)"
+        record_digest(want.target, overwrite=True)
     return ""
+
+
+def digest_file(model: Path) -> Path:
+    return model.with_name(model.name + ".sha256")
+
+
+def recorded_digest(model: Path) -> str | None:
+    try:
+        return digest_file(model).read_text().split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def record_digest(model: Path, *, overwrite: bool) -> None:
+    """`<model>.sha256` in sha256sum format, for a model that has just passed its output check."""
+    target = digest_file(model)
+    if overwrite or not target.exists():
+        write_atomically(target, f"{sha256(model.read_bytes())}  {model.name}\n".encode())
 
 
 def write_atomically(target: Path, data: bytes) -> None:

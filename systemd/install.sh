@@ -193,7 +193,7 @@ install_files() {
   [ -f "$template" ] && install -m 0644 "$template" "$share/gate.example.toml"
   for unit in "${UNITS[@]}"; do install -m 0644 "$src/systemd/$unit" "$share/$unit"; done
   if [ -d "$src/models" ]; then
-    find "$src/models" -maxdepth 1 -type f \( -name '*.toml' -o -name '*.onnx' -o -name '*.md' \) \
+    find "$src/models" -maxdepth 1 -type f \( -name '*.toml' -o -name '*.onnx' -o -name '*.onnx.sha256' -o -name '*.md' \) \
       -exec install -m 0644 -t "$R/$APP/models" {} +
   fi
   ln -sfn share/README.md "$R/$APP/README.md"

@@ -271,42 +271,34 @@ def test_camera_missing_fails_with_the_group_hint(tmp_path: Path):
 
 # --- doors ----------------------------------------------------------------------------------------------
 
-def test_doors_check_uses_the_door_link_probe(tmp_path: Path, monkeypatch):
-    """The door link module (another area) provides edge.doors.probe_hello(port, baudrate, timeout)."""
-    import edge.doors
+def test_doors_check_passes_with_the_firmware_version_and_fails_naming_the_port_once_the_controller_is_gone(
+    tmp_path: Path,
+):
+    """The check talks to the real firmware logic (the door-controller rig behind a pty) through the
+    daemon's own door adapter."""
+    from simulators.doors.rig import DoorRig
 
-    master, slave = os.openpty()
+    link = str(tmp_path / "doors")
+    config = write_config(tmp_path, doors={"port": link})
+    with DoorRig(link=link):
+        result = run_one(config, "doors")
+        assert result.status is Status.PASS, result
+        assert result.message.startswith(f"{link}: firmware ") and result.details["firmware"]
+    result = run_one(config, "doors")
+    assert result.status is Status.FAIL and link in result.message
+    assert "door controller" in result.fix and "doors.port" in result.fix
+
+
+def test_doors_check_on_a_port_where_nothing_answers_says_what_to_check(tmp_path: Path):
+    master, slave = os.openpty()  # a serial line with nobody on the other end
     port = os.ttyname(slave)
     try:
-        config = write_config(tmp_path, doors={"port": port})
-        calls = []
-
-        def answering(p, baudrate, timeout):
-            calls.append((p, baudrate))
-            return "1.4.2"
-
-        monkeypatch.setattr(edge.doors, "probe_hello", answering, raising=False)
-        result = run_one(config, "doors")
-        assert result.status is Status.PASS and "firmware 1.4.2" in result.message
-        assert calls == [(port, 115200)]
-
-        def silent(p, baudrate, timeout):
-            raise TimeoutError
-
-        monkeypatch.setattr(edge.doors, "probe_hello", silent)
-        result = run_one(config, "doors")
-        assert result.status is Status.FAIL and "no HELLO" in result.message and "baudrate" in result.fix
+        result = run_one(write_config(tmp_path, doors={"port": port}), "doors", timeout_s=1.5)
     finally:
         os.close(master)
         os.close(slave)
-
-
-def test_doors_check_is_skipped_without_the_door_link_module(tmp_path: Path, monkeypatch):
-    import edge.doors
-
-    monkeypatch.delattr(edge.doors, "probe_hello", raising=False)
-    result = run_one(write_config(tmp_path), "doors")
-    assert result.status is Status.SKIP and "door link module not installed" in result.message
+    assert result.status is Status.FAIL and port in result.message and "no answer to HELLO" in result.message
+    assert "baudrate" in result.fix and "firmware" in result.fix
 
 
 # --- reader, clock, disk --------------------------------------------------------------------------------
@@ -427,3 +419,32 @@ def test_an_area_adds_a_check_that_uses_the_camera_frames(tmp_path: Path, monkey
     results = run_checks(ctx, ["face", "camera"])
     assert [(c.name, r.status) for c, r, _ in results] == [("camera", Status.PASS), ("face", Status.PASS)]
     assert results[1][1].message == "looked at 5 frames"
+
+
+def test_a_model_checked_only_by_its_outputs_warns_until_its_sha256_is_recorded(tmp_path: Path, monkeypatch):
+    """The output check misses most single-bit changes, so the digest fetch.py records beside a model counts."""
+    import types
+
+    models = tmp_path / "models"
+    models.mkdir()
+    model = models / "sface.onnx"
+    model.write_bytes(b"weights" * 100)
+    (models / "sface.toml").write_text('name = "sface"\nfile = "sface.onnx"\n[check]\ntolerance = 1e-3\n')
+    stand_in = types.ModuleType("edge.biometrics.models")  # outputs as the manifest says
+    stand_in.ModelError, stand_in.open_session = RuntimeError, lambda manifest: None
+    stand_in.load_manifest = lambda name, directory: name
+    monkeypatch.setitem(sys.modules, "edge.biometrics.models", stand_in)
+    config = write_config(tmp_path, face={"models_dir": "models"})
+
+    result = run_one(config, "models")
+    assert result.status is Status.WARN and "no recorded sha256 for sface.onnx" in result.message
+    assert "models/fetch.py" in result.fix
+
+    (models / "sface.onnx.sha256").write_text(f"{hashlib.sha256(model.read_bytes()).hexdigest()}  sface.onnx\n")
+    result = run_one(config, "models")
+    assert result.status is Status.PASS and "sface.onnx (sha256 and outputs)" in result.message
+
+    model.write_bytes(b"weightz" + model.read_bytes()[7:])
+    result = run_one(config, "models")
+    assert result.status is Status.FAIL and result.message.startswith("sface.onnx: altered or damaged")
+    assert "fetch.py --force" in result.fix
