@@ -23,7 +23,7 @@ from simulators.card.factory import Document
 from simulators.gate import bring_up, run_travellers
 from simulators.scenarios import SCENARIOS
 
-pytestmark = [pytest.mark.card, pytest.mark.broker]
+pytestmark = [pytest.mark.card, pytest.mark.broker, pytest.mark.timeout(600)]
 
 CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "simulated.toml"
 
