@@ -361,6 +361,7 @@ def simulate(
     report: str | None,
     in_process: bool = False,
     mix: dict[str, float] | None = None,
+    monitor: bool = False,
 ) -> int:
     path = config_path or str(DEFAULT_CONFIG)
     try:
@@ -382,7 +383,15 @@ def simulate(
     print(f"simulating {travellers} travellers through gate {config.gate.site}/{config.gate.gate_id}")
     try:
         with bring_up(config, path, in_process) as (rig, devices):
-            outcomes, elapsed = asyncio.run(run_travellers(config, rig, devices, scenarios, progress.line))
+            on_outcome = progress.line
+            control_room = getattr(getattr(rig, "sim", None), "control_room", None)
+            if monitor and control_room is not None:
+
+                def on_outcome(outcome: Outcome) -> None:  # the control room's view beside every traveller
+                    progress.line(outcome)
+                    print("\n".join("        | " + line for line in control_room.render().splitlines()))
+
+            outcomes, elapsed = asyncio.run(run_travellers(config, rig, devices, scenarios, on_outcome))
     except TimeoutError as exc:
         print(f"\nsimulation stuck: {exc}", file=sys.stderr)
         return 1

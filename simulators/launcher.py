@@ -370,16 +370,19 @@ class ControlRoom:
     def __init__(self, config: GateConfig) -> None:
         import paho.mqtt.client as mqtt
 
+        from edge.telemetry.monitor import FleetView
         from edge.telemetry.topics import GateTopics
 
         self.topics = GateTopics(config.telemetry.topic_prefix, config.gate.site, config.gate.gate_id)
+        self.site_filter = f"{config.telemetry.topic_prefix.rstrip('/')}/{config.gate.site}/#"
         self.address = parse_broker_url(config.telemetry.broker)
+        self.view = FleetView(config.telemetry.topic_prefix, config.gate.site)  # what `echannel monitor` shows
         self.received: dict[str, int] = {}  # transaction ID -> times received (at-least-once)
         self._lock = threading.Lock()
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id="simulated-control-room", protocol=mqtt.MQTTv5
         )
-        self.client.on_connect = lambda client, *_: client.subscribe(self.topics.events, qos=1)
+        self.client.on_connect = lambda client, *_: client.subscribe(self.site_filter, qos=1)
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(0.1, 1.0)
 
@@ -395,6 +398,10 @@ class ControlRoom:
     def _on_message(self, client, userdata, message) -> None:
         import json
 
+        with self._lock:
+            self.view.feed(message.topic, message.payload, time.time())
+        if message.topic != self.topics.events:
+            return
         try:
             payload = json.loads(message.payload)
         except ValueError:
@@ -403,6 +410,10 @@ class ControlRoom:
             transaction_id = payload["transaction"]["transaction_id"]
             with self._lock:
                 self.received[transaction_id] = self.received.get(transaction_id, 0) + 1
+
+    def render(self) -> str:
+        with self._lock:
+            return self.view.render(time.time())
 
     def missing(self, transaction_ids: list[str]) -> list[str]:
         with self._lock:

@@ -31,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="scenario weights, e.g. genuine_td1=10,impostor=2 (default: a plausible day; see --list-scenarios)",
     )
     simulate.add_argument("--list-scenarios", action="store_true", help="list the scenarios and exit")
+    simulate.add_argument(
+        "--monitor", action="store_true", help="show the control room's view (echannel monitor) beside the run"
+    )
     simulate.set_defaults(handler=_simulate)
 
     config = subparsers.add_parser("config", help="configuration tools", description="Configuration tools.")
@@ -101,7 +104,15 @@ def _simulate(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"--mix: {exc}", file=sys.stderr)
         return 2
-    return simulate(args.travellers, args.config, args.seed, args.report, in_process=args.in_process, mix=mix)
+    return simulate(
+        args.travellers,
+        args.config,
+        args.seed,
+        args.report,
+        in_process=args.in_process,
+        mix=mix,
+        monitor=args.monitor,
+    )
 
 
 def _parse_mix(text: str) -> dict[str, float]:
