@@ -50,6 +50,10 @@ def pct(values: list[float], q: float) -> float | None:
     return None if value is None else round(value, 3)
 
 
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(".")[:2] if part.isdigit())
+
+
 def plot_path(out: Path, name: str) -> Path:
     return out / f"{name}.png"
 
@@ -90,7 +94,10 @@ def card_section(quick: bool, out: Path) -> dict:
     for v in result["variants"]:
         labels += [f"{v['label']}\nfull", f"{v['label']}\nraw"]
         data += [v["full_ms"], v["raw_ms"]]
-    ax.boxplot(data, vert=False)
+    import matplotlib
+
+    sideways = {"orientation": "horizontal"} if _version(matplotlib.__version__) >= (3, 10) else {"vert": False}
+    ax.boxplot(data, **sideways)
     ax.set_yticks(range(1, len(labels) + 1), labels)
     ax.set_xlabel("ms per document read")
     ax.tick_params(axis="y", labelsize=7)
@@ -633,7 +640,7 @@ def run_soak(transactions: int, work: Path, sample: Callable[[int, dict], None])
     from edge.gate import events as ev
     from edge.telemetry.adapter import MqttTelemetry
     from edge.telemetry.payloads import GateMetadata
-    from simulators.gate import InProcessRig, run_travellers
+    from simulators.gate import InProcessRig
     from simulators.inprocess import Timings
     from simulators.mqtt_broker import MosquittoBroker
     from simulators.scenarios import traveller_mix
@@ -661,27 +668,42 @@ def run_soak(transactions: int, work: Path, sample: Callable[[int, dict], None])
         telemetry.run = run  # type: ignore[method-assign]
         # The officer's reset goes straight to the daemon (a signed command over the broker in the real gate).
         rig.officer_resets = lambda: emit_holder["emit"](ev.Reset(command_id="officer", origin="officer"))
-        outcomes_seen = {"n": 0, "unexpected": 0}
-
-        def on_outcome(outcome) -> None:  # type: ignore[no-untyped-def]
-            outcomes_seen["n"] += 1
-            outcomes_seen["unexpected"] += not outcome.as_expected
-            sample(
-                outcomes_seen["n"],
-                {"pending": telemetry.store.pending(), "outbox_bytes": outbox_bytes(settings.outbox)},
-            )
-
         sample(0, {"pending": telemetry.store.pending(), "outbox_bytes": outbox_bytes(settings.outbox)})
         started = time.monotonic()
-        _, elapsed = asyncio.run(run_travellers(config, rig, devices, scenarios, on_outcome))
-        time.sleep(1.0)
-        published = telemetry.counters.get("events_sent", None) if hasattr(telemetry, "counters") else None
-    return {
-        "elapsed_s": elapsed,
-        "wall_s": time.monotonic() - started,
-        "unexpected": outcomes_seen["unexpected"],
-        "events_sent": published,
-    }
+        counts = asyncio.run(soak_loop(config, rig, devices, scenarios, telemetry, settings.outbox, sample))
+        elapsed = time.monotonic() - started
+    return {"elapsed_s": elapsed, "wall_s": elapsed, **counts}
+
+
+async def soak_loop(config, rig, devices, scenarios, telemetry, outbox: str, sample) -> dict:  # type: ignore[no-untyped-def]
+    """simulators.gate.run_travellers without its history: this harness keeps no record of past transactions
+    (GateWatch's list is emptied after each one, no outcome list), so RSS growth is the daemon's own."""
+    from edge.daemon import GateDaemon
+    from edge.gate.actions import State
+    from edge.gate.machine import Gate
+    from simulators.gate import GateWatch, send_traveller
+
+    gate = Gate(config.gate.timeouts.to_timeouts(), start_in_service=True)
+    daemon = GateDaemon(gate, devices)
+    watch = GateWatch(daemon)
+    stop = asyncio.Event()
+    runner = asyncio.create_task(daemon.run(stop))
+    step_timeout = 4 * max(vars(config.gate.timeouts).values()) + 5
+    unexpected = stored = 0
+    try:
+        await asyncio.wait_for(daemon.ready.wait(), 30)
+        await watch.until(lambda: gate.state is State.IDLE, step_timeout, "idle at start")
+        for index, scenario in enumerate(scenarios, 1):
+            record = await send_traveller(rig, watch, scenario, step_timeout)
+            unexpected += (record.outcome.value, record.reason) != (scenario.expected_outcome, scenario.expected_reason)
+            watch.records.clear()
+            del record
+            sample(index, {"pending": telemetry.store.pending(), "outbox_bytes": outbox_bytes(outbox)})
+        stored = telemetry.store.last_seq()  # (the store closes with the daemon)
+    finally:
+        stop.set()
+        await runner
+    return {"unexpected": unexpected, "events_stored": stored}
 
 
 def soak_section(transactions: int, out: Path) -> dict:
@@ -736,7 +758,8 @@ def soak_section(transactions: int, out: Path) -> dict:
         "adapter (SQLite outbox, paho-mqtt) publishing to a real mosquitto started for the soak. Scenario mix: "
         "the default one without `never_enters`; referrals are reset by an officer event handed straight to "
         "the daemon (in a real gate it is a signed command over the broker). RSS and open fds are this whole "
-        "process's (daemon + stand-ins + harness), sampled from /proc/self every "
+        "process's (daemon + stand-ins + a harness that keeps no per-transaction history), sampled from "
+        "/proc/self every "
         f"{every} transactions; RSS growth is from the sample after warm-up (transaction {warm['n']}) to the end.",
         "figures": [
             ["transactions / unexpected outcomes", f"{transactions} / {result['unexpected']}"],
