@@ -262,11 +262,15 @@ def instrumented(devices, probe: GateProbe):
 
 
 def run_simulated_gate(travellers: int) -> list[dict]:
+    from gpiozero import Device
+    from gpiozero.pins.mock import MockFactory
+
     from edge import logs
     from edge.config import load_config
     from simulators.gate import bring_up, run_travellers
     from simulators.scenarios import SCENARIOS
 
+    Device.pin_factory = MockFactory()  # a fresh board: an earlier failed attempt may still hold its pins
     config = load_config(str(CONFIG), check_devices=False)
     logs.configure("error", "text")
     scenarios = [SCENARIOS["genuine_td3" if i % 2 else "genuine_td1"] for i in range(travellers)]
