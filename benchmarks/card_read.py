@@ -85,55 +85,54 @@ def summary(values: list[float]) -> str:
     return f"median {statistics.median(values):7.1f} ms   min {min(values):7.1f} ms   max {max(values):7.1f} ms"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reads", type=int, default=20, help="timed runs of each kind (default 20)")
-    parser.add_argument("--dg2-kb", type=float, default=17.0, help="portrait size in KB (default 17)")
-    args = parser.parse_args(argv)
+VARIANTS = (("bac", "auto"), ("pace", "auto"), ("bac", "never"))
 
-    python = platform.python_version()
-    print(f"machine: {platform.platform()} | {cpu_model()} | {os.cpu_count()} cores | Python {python}")
+
+def measure(reads: int = 20, dg2_kb: float = 17.0, variants=VARIANTS) -> dict:
+    """Time full reads and their raw exchanges for each (protocol, extended_length) variant.
+
+    Starts (and stops) its own pcscd and card emulator: no other pcscd may run meanwhile."""
     work = Path(tempfile.mkdtemp(prefix="card-bench-"))
     pki = TestPKI(seed="bench")
     trust = TrustStore.load(pki.write_trust_store(work / "trust"))
-    document = issue_document(pki, kind="TD3", seed="bench", portrait_max_bytes=int(args.dg2_kb * 1000))
+    document = issue_document(pki, kind="TD3", seed="bench", portrait_max_bytes=int(dg2_kb * 1000))
     document.save(work / "document")
     mrz = parse_mrz(document.mrz)
     now = dt.datetime.now(dt.UTC)
-    print(
-        f"document: TD3, DG2 {len(document.files['DG2'])} bytes, EF.SOD {len(document.files['SOD'])} bytes, "
-        f"AA ECDSA P-256, {args.reads} timed runs each after one warm-up"
-    )
-
+    result: dict = {
+        "reads": reads,
+        "dg2_bytes": len(document.files["DG2"]),
+        "sod_bytes": len(document.files["SOD"]),
+        "variants": [],
+    }
     with PcscDaemon(log_dir=str(work)) as pcscd, PcscContext() as context:
-        for protocol, extended in (("bac", "auto"), ("pace", "auto"), ("bac", "never")):
+        for protocol, extended in variants:
             options = ReadOptions(preferred_protocol=protocol, extended_length=extended)
             commands: list[bytes] = []
             full, core_ms, apdus = [], [], 0
             with Emulator(pcscd, work / "document", str(work)):
-                for run in range(args.reads + 1):
-                    recording = run == args.reads
+                for run in range(reads + 1):
+                    recording = run == reads
                     undo = record_plain_commands(commands) if recording else (lambda: None)
                     started = time.perf_counter()
                     card = context.connect(pcscd.reader)
                     try:
-                        result = read_document(card.transmit, mrz, options, trust, now)
+                        read = read_document(card.transmit, mrz, options, trust, now)
                     finally:
                         card.disconnect()
                         undo()
                     elapsed = (time.perf_counter() - started) * 1000
-                    verdict = result.verdict()
+                    verdict = read.verdict()
                     if not verdict.accepted:
-                        print(f"read failed: {verdict.reason}", file=sys.stderr)
-                        return 1
+                        raise RuntimeError(f"read failed: {verdict.reason}")
                     if run:
                         full.append(elapsed)
-                        core_ms.append(result.read_ms)
-                    apdus = result.apdu_count
+                        core_ms.append(read.read_ms)
+                    apdus = read.apdu_count
 
             raw = []
             with Emulator(pcscd, work / "document", str(work), plain=True):
-                for run in range(args.reads + 1):
+                for run in range(reads + 1):
                     started = time.perf_counter()
                     card = context.connect(pcscd.reader)
                     try:
@@ -143,16 +142,49 @@ def main(argv: list[str] | None = None) -> int:
                         card.disconnect()
                     if run:
                         raw.append((time.perf_counter() - started) * 1000)
+            result["variants"].append(
+                {
+                    "label": f"{protocol.upper()}, {'extended length' if extended == 'auto' else 'short APDUs'}",
+                    "protocol": protocol,
+                    "extended_length": extended,
+                    "apdus": apdus,
+                    "replayed": len(commands),
+                    "full_ms": full,
+                    "core_ms": core_ms,
+                    "raw_ms": raw,
+                    "steps_ms": {k: v for k, v in read.timings_ms.items() if k != "total"},
+                }
+            )
+    return result
 
-            label = f"{protocol.upper()}, {'extended length' if extended == 'auto' else 'short APDUs'}"
-            ratio = statistics.median(full) / statistics.median(raw)
-            print(f"\n{label}: {apdus} APDUs ({len(commands)} replayed raw)")
-            print(f"  full read (connect + read_document + disconnect): {summary(full)}")
-            print(f"  of which read_document (its own clock):          {summary(core_ms)}")
-            print(f"  same exchanges raw (no SM, no parsing, no checks): {summary(raw)}")
-            print(f"  full / raw (medians): {ratio:.2f}x   goal: full <= 150 ms and <= 1.3x raw")
-            timings = ", ".join(f"{k} {v:.1f}" for k, v in result.timings_ms.items() if k != "total")
-            print(f"  last read, ms per step: {timings}")
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reads", type=int, default=20, help="timed runs of each kind (default 20)")
+    parser.add_argument("--dg2-kb", type=float, default=17.0, help="portrait size in KB (default 17)")
+    args = parser.parse_args(argv)
+
+    python = platform.python_version()
+    print(f"machine: {platform.platform()} | {cpu_model()} | {os.cpu_count()} cores | Python {python}")
+    try:
+        result = measure(args.reads, args.dg2_kb)
+    except RuntimeError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(
+        f"document: TD3, DG2 {result['dg2_bytes']} bytes, EF.SOD {result['sod_bytes']} bytes, "
+        f"AA ECDSA P-256, {args.reads} timed runs each after one warm-up"
+    )
+    for v in result["variants"]:
+        full, raw = v["full_ms"], v["raw_ms"]
+        ratio = statistics.median(full) / statistics.median(raw)
+        print(f"\n{v['label']}: {v['apdus']} APDUs ({v['replayed']} replayed raw)")
+        print(f"  full read (connect + read_document + disconnect): {summary(full)}")
+        print(f"  of which read_document (its own clock):          {summary(v['core_ms'])}")
+        print(f"  same exchanges raw (no SM, no parsing, no checks): {summary(raw)}")
+        print(f"  full / raw (medians): {ratio:.2f}x   goal: full <= 150 ms and <= 1.3x raw")
+        timings = ", ".join(f"{k} {ms:.1f}" for k, ms in v["steps_ms"].items())
+        print(f"  last read, ms per step: {timings}")
     return 0
 
 
