@@ -1,6 +1,7 @@
 """Card fixtures: the machine's one pcscd (ours, with a generated reader.conf) and a vpcd card emulator.
 
-`pcscd` lives for the whole session; `emulator` gives each test an empty reader and leaves one: at teardown
+`pcscd` lives for one test module (so other modules, e.g. the simulated gate's, can start their own:
+pcscd is one per machine); `emulator` gives each test an empty reader and leaves one: at teardown
 it pulls whatever card is in and waits for pcscd to report ABSENT, so the next test never sees a stale
 PRESENT. Tests that use them carry the `card` marker (pcscd is a machine-wide resource: run serially).
 """
@@ -16,7 +17,7 @@ from simulators.card.emulator import VpcdEmulator
 from simulators.card.pcscd import PcscDaemon, PcscdError, running_pcscd_pid
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PcscDaemon]:
     if shutil.which("pcscd") is None:
         pytest.fail("pcscd is not installed (bash .ci/setup installs it)")
