@@ -4,7 +4,8 @@
 
 Each thread count runs in its own fresh process (so its peak RSS is its own). Per stage p50/p95 over
 `--frames` iterations after a warm-up, on a camera-simulator frame encoded as JPEG (what an MJPEG camera
-delivers): decode (JPEG -> BGR), detect (letterbox + YuNet + decode/NMS), align, embed (SFace + normalise),
+delivers): decode (JPEG -> BGR), detect (scale to the detection size, 320 by default, + YuNet + decode/NMS),
+align, embed (SFace + normalise),
 compare (cosine); and the raw onnxruntime session.run time of the same two models on the same inputs.
 Goals (issue #4): detect+align+embed <= 15 ms p50 on 2 threads, <= 1.2x the raw inference time; RSS of the
 loaded pipeline <= 200 MB. The machine may be shared: the load average is printed with the figures.
@@ -141,6 +142,7 @@ def child(threads: int, frames: int) -> dict:
         "threads": threads,
         "frames": frames,
         "faces_in_frame": len(faces),
+        "detector_input": list(detector.input_size(image.shape[1], image.shape[0])[1]),
         "session_load_ms": round(load_ms, 1),
         "stages_ms": {k: percentiles(v) for k, v in stages.items()},
         "raw_ms": {k: percentiles(v) for k, v in raw.items()},
@@ -179,7 +181,10 @@ def print_report(report: dict) -> None:
     m = report["machine"]
     print(f"machine: {m['platform']}; {m['cpu']}; {m['cores']} cores; load average {m['load_average']}")
     print(f"python {m['python']}, onnxruntime {m['onnxruntime']}, opencv {m['opencv']}, numpy {m['numpy']}")
-    print(f"frame 640x480 JPEG (camera simulator), {report['runs'][0]['frames']} iterations after warm-up\n")
+    first = report["runs"][0]
+    width, height = first["detector_input"]
+    print(f"frame 640x480 JPEG (camera simulator), detector input {width}x{height}, {first['frames']} iterations")
+    print("after warm-up\n")
     titles = [str(r["threads"]) + " thread(s) p50 / p95" for r in report["runs"]]
     header = f"{'stage (ms)':28s}" + "".join(f"{title:>26s}" for title in titles)
     print(header)

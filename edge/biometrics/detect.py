@@ -1,4 +1,5 @@
-"""Face detection with YuNet through onnxruntime: letterbox to 640x640, decode anchors and NMS in numpy.
+"""Face detection with YuNet through onnxruntime: scale the image so its longer side is the detection size
+(320 by default), pad bottom/right to multiples of 32, decode anchors and NMS in numpy.
 
 The decoding follows the model's contract (models/yunet.toml) and OpenCV's FaceDetectorYN, which a test
 cross-checks to within a pixel:
@@ -8,6 +9,7 @@ cross-checks to within a pixel:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,39 +40,48 @@ class Face:
 
 
 class FaceDetector:
-    """YuNet on onnxruntime. `detect(image)` returns faces sorted by area, largest first."""
+    """YuNet on onnxruntime. `detect(image)` returns faces sorted by area, largest first.
+
+    The detector sees the image scaled so that its longer side is `detection_size` pixels (a multiple of 32),
+    at the image's own aspect ratio: cost grows with the pixels, and a gate camera's faces are large. A model
+    file with a fixed input size (not repaired by the current models/fetch.py) is letterboxed to that size."""
 
     def __init__(
         self,
         session: Any,
         *,
-        input_size: int = 640,
+        detection_size: int = 320,
         score_threshold: float = 0.8,
         nms_threshold: float = 0.3,
         top_k: int = 50,
         input_name: str = "input",
     ) -> None:
         self.session = session
-        self.size = input_size
+        self.detection_size = _multiple_of_32(detection_size)
         self.score_threshold = score_threshold
         self.nms_threshold = nms_threshold
         self.top_k = top_k
         self.input_name = input_name
         self.strides = (8, 16, 32)
         self.output_names = [f"{kind}_{s}" for kind in ("cls", "obj", "bbox", "kps") for s in self.strides]
-        self._grids = {s: _grid(input_size // s) for s in self.strides}
-        self._blob = np.zeros((1, 3, input_size, input_size), dtype=np.float32)
+        height, width = session.get_inputs()[0].shape[2:]
+        self.fixed_input = (width, height) if isinstance(width, int) and isinstance(height, int) else None
+        self._blob = np.zeros((1, 3, 0, 0), dtype=np.float32)
 
     @classmethod
     def load(
-        cls, models_dir: str | Path | None = None, threads: int = 1, providers: tuple[str, ...] = ()
+        cls,
+        models_dir: str | Path | None = None,
+        threads: int = 1,
+        providers: tuple[str, ...] = (),
+        detection_size: int | None = None,
     ) -> FaceDetector:
         manifest = load_manifest("yunet", models_dir)
         session = open_session(manifest, threads, providers or ("CPUExecutionProvider",))
         d = manifest.defaults
         return cls(
             session,
-            input_size=manifest.input_shape[-1],
+            detection_size=detection_size or int(d.get("detection_size", 320)),
             score_threshold=float(d.get("score_threshold", 0.8)),
             nms_threshold=float(d.get("nms_threshold", 0.3)),
             top_k=int(d.get("top_k", 50)),
@@ -82,17 +93,27 @@ class FaceDetector:
         blob, scale = self.prepare(image)
         return self.decode(self.infer(blob), scale)
 
+    def input_size(self, width: int, height: int) -> tuple[float, tuple[int, int]]:
+        """(scale, (input width, input height)) for an image of this size."""
+        if self.fixed_input is not None:
+            fixed_w, fixed_h = self.fixed_input
+            return min(fixed_w / width, fixed_h / height), self.fixed_input
+        scale = self.detection_size / max(width, height)
+        return scale, (_multiple_of_32(round(width * scale)), _multiple_of_32(round(height * scale)))
+
     def prepare(self, image: Any) -> tuple[np.ndarray, float]:
-        """Letterbox: scale the longer side to the input size, pad bottom/right with black."""
+        """Scale to the detection size, pad bottom/right with black. The blob is reused: copy it to keep it."""
         bgr = to_bgr(image)
         height, width = bgr.shape[:2]
-        scale = min(self.size / width, self.size / height)
-        new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+        scale, (input_w, input_h) = self.input_size(width, height)
+        new_w, new_h = min(input_w, max(1, round(width * scale))), min(input_h, max(1, round(height * scale)))
         if (new_w, new_h) == (width, height):
-            resized = bgr  # a 640-wide camera frame needs no resampling
+            resized = bgr
         else:
             interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
             resized = cv2.resize(bgr, (new_w, new_h), interpolation=interpolation)
+        if self._blob.shape[2:] != (input_h, input_w):
+            self._blob = np.zeros((1, 3, input_h, input_w), dtype=np.float32)
         blob = self._blob
         blob[:, :, new_h:, :] = 0
         blob[:, :, :, new_w:] = 0
@@ -103,7 +124,10 @@ class FaceDetector:
         return self.session.run(self.output_names, {self.input_name: blob})
 
     def decode(self, outputs: list[np.ndarray], scale: float) -> list[Face]:
+        """Faces in image pixels from the outputs of `infer` on the blob `prepare` made (its size is the one
+        the anchors are laid out on)."""
         named = dict(zip(self.output_names, outputs, strict=True))
+        input_h, input_w = self._blob.shape[2:] if self.fixed_input is None else self.fixed_input[::-1]
         boxes, marks, scores = [], [], []
         for s in self.strides:
             cls_, obj = named[f"cls_{s}"][0, :, 0], named[f"obj_{s}"][0, :, 0]
@@ -111,7 +135,7 @@ class FaceDetector:
             keep = np.nonzero(score >= self.score_threshold)[0]
             if keep.size == 0:
                 continue
-            grid = self._grids[s][keep]
+            grid = _grid(input_h // s, input_w // s)[keep]
             bbox = named[f"bbox_{s}"][0, keep]
             kps = named[f"kps_{s}"][0, keep].reshape(-1, 5, 2)
             centre = (grid + bbox[:, :2]) * s
@@ -134,9 +158,15 @@ class FaceDetector:
         return sorted(faces, key=lambda f: f.area, reverse=True)
 
 
-def _grid(cells: int) -> np.ndarray:
-    rows, cols = np.divmod(np.arange(cells * cells), cells)
-    return np.stack([cols, rows], axis=1).astype(np.float32)
+@functools.lru_cache(maxsize=32)
+def _grid(rows: int, cols: int) -> np.ndarray:
+    """(col, row) of every anchor cell, row-major, as the model lays out its outputs."""
+    row, col = np.divmod(np.arange(rows * cols), cols)
+    return np.stack([col, row], axis=1).astype(np.float32)
+
+
+def _multiple_of_32(pixels: int) -> int:
+    return max(32, -(-int(pixels) // 32) * 32)
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> list[int]:

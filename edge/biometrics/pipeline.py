@@ -61,10 +61,15 @@ class FaceEngine:
 
     @classmethod
     def load(
-        cls, models_dir: str | Path | None = None, threads: int = 2, providers: tuple[str, ...] = ()
+        cls,
+        models_dir: str | Path | None = None,
+        threads: int = 2,
+        providers: tuple[str, ...] = (),
+        detection_size: int | None = None,
     ) -> FaceEngine:
         engine = cls(
-            FaceDetector.load(models_dir, threads, providers), FaceEmbedder.load(models_dir, threads, providers)
+            FaceDetector.load(models_dir, threads, providers, detection_size),
+            FaceEmbedder.load(models_dir, threads, providers),
         )
         release_freed_memory()
         return engine

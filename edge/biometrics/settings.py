@@ -19,6 +19,13 @@ class FaceSettings:
     threshold: float = setting(0.363, help="cosine similarity needed for a match (SFace)", min=-1, max=1)
     capture_timeout_s: float = setting(7.0, help="best frame decides after this long", min=0.5, max=10)
     pad_threshold: float = setting(0.5, help="PAD score above which the gate raises a PAD alarm", min=0, max=1)
+    detection_size: int = setting(
+        320,
+        help="longer side in pixels of the image the face detector sees (rounded up to a multiple of 32); "
+        "faces under about 10 px at that scale are missed, and the cost grows with its square",
+        min=160,
+        max=1280,
+    )
     threads: int = setting(2, help="onnxruntime intra-op threads", min=1, max=16)
     providers: list[str] = setting(
         default_factory=lambda: ["CPUExecutionProvider"], help="onnxruntime execution providers, in order"

@@ -88,7 +88,7 @@ class CameraFaceVerifier:
         models_dir = Path(settings.models_dir)
         if not models_dir.is_absolute():
             models_dir = Path(base_dir) / models_dir
-        engine = FaceEngine.load(models_dir, settings.threads, tuple(settings.providers))
+        engine = FaceEngine.load(models_dir, settings.threads, tuple(settings.providers), settings.detection_size)
         grabber = FrameGrabber(
             settings.camera,
             width=settings.width,

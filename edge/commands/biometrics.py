@@ -44,6 +44,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", metavar="DIR", default=None, help="models directory (default: the repo's models/)")
     parser.add_argument("--threshold", type=float, default=None, help="default: the model manifest's (0.363)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--detection-size", type=int, default=None, help="longer side the detector sees (default: the manifest's, 320)"
+    )
 
 
 def _engine(args: argparse.Namespace):
@@ -51,7 +54,7 @@ def _engine(args: argparse.Namespace):
     from edge.biometrics.pipeline import FaceEngine
 
     try:
-        return FaceEngine.load(args.models, threads=args.threads)
+        return FaceEngine.load(args.models, threads=args.threads, detection_size=args.detection_size)
     except ModelError as exc:
         print(f"echannel: {exc}", file=sys.stderr)
         return None

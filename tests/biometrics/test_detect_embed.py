@@ -39,7 +39,7 @@ def test_detections_agree_with_opencvs_own_facedetectoryn_within_a_pixel(name, p
     blob, _scale = detector.prepare(photo(name))
     letterboxed = np.ascontiguousarray(blob[0].transpose(1, 2, 0)).astype(np.uint8)
     reference = cv2.FaceDetectorYN.create(
-        str(library.MANIFEST.parents[2] / "models" / "yunet.onnx"), "", (640, 640), 0.8, 0.3, 5000
+        str(library.MANIFEST.parents[2] / "models" / "yunet.onnx"), "", letterboxed.shape[1::-1], 0.8, 0.3, 5000
     )
     _, found = reference.detect(letterboxed)
     ours = detector.decode(detector.infer(blob), scale=1.0)
@@ -87,3 +87,24 @@ def test_similarity_transform_recovers_a_known_rotation_scale_and_shift():
     matrix = similarity_transform(source, target)
     np.testing.assert_allclose(matrix[:, :2], rotation, atol=1e-9)
     np.testing.assert_allclose(matrix[:, 2], shift, atol=1e-9)
+
+
+def test_the_detector_sees_the_image_at_its_own_aspect_ratio_and_the_detection_size(detector):
+    assert detector.detection_size == 320 and detector.fixed_input is None  # models/yunet.toml, repaired input
+    assert detector.input_size(640, 480) == (0.5, (320, 256))  # 240 rows padded to a multiple of 32
+    assert detector.input_size(480, 640) == (0.5, (256, 320))
+    blob, scale = detector.prepare(np.zeros((480, 640, 3), np.uint8))
+    assert blob.shape == (1, 3, 256, 320) and scale == 0.5
+
+
+def test_a_larger_detection_size_finds_the_same_faces_and_the_same_matches(photo, detector, embedder):
+    from edge.biometrics.detect import FaceDetector
+
+    large = FaceDetector.load(library.MANIFEST.parents[2] / "models", threads=2, detection_size=640)
+    assert large.detection_size == 640
+    for name in [*SINGLES, "group.jpg"]:
+        assert len(large.detect(photo(name))) == len(detector.detect(photo(name))), name
+    for a, b in itertools.combinations(SINGLES, 2):
+        at_default = cosine(embedding(a, photo, detector, embedder), embedding(b, photo, detector, embedder))
+        at_640 = cosine(embedding(a, photo, large, embedder), embedding(b, photo, large, embedder))
+        assert abs(at_default - at_640) < 0.05, (a, b, at_default, at_640)

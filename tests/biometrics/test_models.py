@@ -74,3 +74,50 @@ def test_repair_folds_blocked_dequantisation_exactly():
     got = dequantize([x, scale, zero], axis=1, block_size=3)
     want = np.array([[-3, -2.5, -2, -8, -6, -4], [-2, -1, 0, 0.75, 1, 1.25]], dtype=np.float32)
     np.testing.assert_allclose(got, want)
+
+
+def test_repair_rewrites_prelu_exactly_for_any_slope():
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    sys.path.insert(0, str(REPO / "models"))
+    from fetch import repair
+
+    slope = np.array([-0.8, 0.0, 0.25, 1.12], dtype=np.float32)  # SFace's slopes span -0.81..1.12
+    graph = helper.make_graph(
+        [helper.make_node("PRelu", ["x", "slope"], ["y"])],
+        "prelu",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 3, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 3, 5])],
+        [numpy_helper.from_array(slope.reshape(4, 1, 1), "slope")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    repaired = onnx.load_from_string(repair(model.SerializeToString(), ["prelu_as_depthwise"]))
+    assert "PRelu" not in {node.op_type for node in repaired.graph.node}
+    assert {p.key: p.value for p in repaired.metadata_props} == {"echannel.repair": "prelu_as_depthwise"}
+    x = np.random.default_rng(7).normal(0, 50, (1, 4, 3, 5)).astype(np.float32)
+    session = ort.InferenceSession(repaired.SerializeToString(), providers=["CPUExecutionProvider"])
+    want = np.where(x > 0, x, x * slope.reshape(1, 4, 1, 1))
+    np.testing.assert_allclose(session.run(None, {"x": x})[0], want, rtol=1e-6, atol=1e-4)
+
+
+def test_the_detector_runs_at_any_size_a_multiple_of_32():
+    import numpy as np
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(REPO / "models" / "yunet.onnx"), providers=["CPUExecutionProvider"])
+    outputs = session.run(["cls_8", "cls_32"], {"input": np.zeros((1, 3, 256, 320), np.float32)})
+    assert outputs[0].shape == (1, (256 // 8) * (320 // 8), 1) and outputs[1].shape == (1, 8 * 10, 1)
+
+
+def test_a_model_made_by_older_repair_steps_is_refused_with_the_fix(tmp_path):
+    import onnx
+
+    shutil.copy(REPO / "models" / "yunet.toml", tmp_path)
+    model = onnx.load(str(REPO / "models" / "yunet.onnx"))
+    del model.metadata_props[:]  # what the previous models/fetch.py wrote: same outputs, no record of the steps
+    onnx.save(model, str(tmp_path / "yunet.onnx"))
+    with pytest.raises(ModelError, match=r"repaired by steps \[unrecorded\].*bash \.ci/setup"):
+        open_session(load_manifest("yunet", tmp_path))
