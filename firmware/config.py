@@ -31,7 +31,7 @@ HELLO_PERIOD_MS = 1000  # HELLO repeated while no host session
 EVENT_RETRY_MS = 100  # unacknowledged EVENT resent this often
 EVENT_QUEUE = 16  # unacknowledged events kept (oldest dropped beyond)
 WDT_TIMEOUT_MS = 500  # hardware watchdog (RP2040 maximum is 8388 ms)
-SEQ_WINDOW = 32  # duplicate-detection window for host command sequence numbers
+SEQ_WINDOW = 32  # duplicate-detection window for host command sequence numbers (taken in order)
 
 # --- safety -----------------------------------------------------------------------------------------------
 SAFE_STATE = protocol.SAFE_RETURN  # at power-on and on link loss (the host may change the link-loss one)

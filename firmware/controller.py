@@ -59,7 +59,7 @@ class Controller:
         self.reset_cause = reset_cause
 
         self.decoder = P.Decoder()
-        self.window = P.SeqWindow(cfg.SEQ_WINDOW)
+        self.window = P.SeqWindow(cfg.SEQ_WINDOW, in_order=True)  # never act on a command older than one acted on
         self.session = None  # the host's session number, once it has said HELLO
         self.link_ok = False
         self.last_rx = now

@@ -96,7 +96,7 @@ NACK_BAD_ARG = 3
 NACK_FIRE_ACTIVE = 4  # close/lock refused: fire alarm or host emergency holds the doors open
 NACK_DOOR_FAULT = 5  # close/lock refused: the door has a latched fault (OP_CLEAR_FAULT first)
 NACK_NO_SESSION = 6  # no host HELLO since the MCU booted: send HELLO, then the command again
-NACK_STALE_SEQ = 7  # sequence number older than the duplicate window: ignored, re-issue with a new seq
+NACK_STALE_SEQ = 7  # seq older than the last command acted on (replay, superseded): ignored; re-issue with a new seq
 NACK_NAMES = {
     NACK_UNKNOWN_OP: "unknown_op",
     NACK_BAD_DOOR: "bad_door",
@@ -681,10 +681,14 @@ class SeqWindow:
 
     Remembers the response given to each sequence number within `size` of the newest one, so a retry
     is answered the same way without acting twice; numbers older than the window are STALE (a replay).
-    Numbers inside the window that were never seen are NEW (a retry overtaken by a later command)."""
+    Numbers inside the window that were never seen are NEW (a retry overtaken by a later message), unless
+    `in_order`: then they are STALE too. The MCU takes commands in order, so a delayed or replayed copy of
+    a command that a later one superseded can never act after it; the host re-issues a command refused
+    as STALE under a new number if it still wants it."""
 
-    def __init__(self, size=32):
+    def __init__(self, size=32, in_order=False):
         self.size = size
+        self.in_order = in_order
         self.reset()
 
     def reset(self):
@@ -697,7 +701,7 @@ class SeqWindow:
             return DUPLICATE, self._responses[seq]
         if self.newest is None or seq_newer(seq, self.newest):
             return NEW, None
-        if (self.newest - seq) & SEQ_MASK < self.size:
+        if not self.in_order and (self.newest - seq) & SEQ_MASK < self.size:
             return NEW, None
         return STALE, None
 

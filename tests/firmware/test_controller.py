@@ -257,6 +257,15 @@ class TestSequenceNumbers:
         answer = host.command(P.OP_OPEN, EXIT, seq=1000)
         assert isinstance(answer, P.Nack) and answer.reason == P.NACK_STALE_SEQ
 
+    def test_a_superseded_command_arriving_late_never_acts(self, host: RawHost) -> None:
+        open_both(host)
+        host.command(P.OP_CLOSE, EXIT, seq=601)  # the host's later decision; its OPEN 600 never arrived...
+        host.run(2000)
+        late = host.command(P.OP_OPEN, EXIT, seq=600)  # ...until now (a delayed or replayed copy)
+        assert isinstance(late, P.Nack) and late.reason == P.NACK_STALE_SEQ
+        host.run(2000)
+        assert position(host, EXIT) == P.POS_CLOSED
+
     def test_a_new_host_session_starts_a_new_window(self, host: RawHost) -> None:
         host.command(P.OP_OPEN, EXIT, seq=9000)
         host.session += 1

@@ -178,6 +178,13 @@ class TestSeqWindow:
         window.record(7, "ack")
         assert window.check(6)[0] == p.NEW
 
+    def test_in_order_an_unseen_older_number_is_stale_and_a_retry_still_a_duplicate(self) -> None:
+        window = p.SeqWindow(in_order=True)  # the MCU's window for commands
+        window.record(7, "ack")
+        assert window.check(6)[0] == p.STALE  # never acts after the later command 7
+        assert window.check(7) == (p.DUPLICATE, "ack")
+        assert window.check(8)[0] == p.NEW
+
     def test_numbers_wrap_around(self) -> None:
         window = p.SeqWindow()
         window.record(0xFFFF, "ack")
