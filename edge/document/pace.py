@@ -11,10 +11,8 @@ Terminal, with the APDUs the session sends (GENERAL AUTHENTICATE is chained: CLA
     sm = t.finish(response)       -> SecureMessaging (SSC 0)
     t.verify_chip_authentication_mapping(dg14_key)   (PACE-CAM only, once DG14 is read)
 
-Mapping: G~ = s·G + H with H = SK_map,PCD · PK_map,PICC (a full point, which is why `cryptography` is not
-enough here). Point arithmetic uses the pure-Python `ecdsa` package: NOT constant-time. The terminal's keys
-are ephemeral (one session, never stored), so timing leaks matter little on the terminal; the chip side here
-only serves the simulator.
+Mapping: G~ = s·G + H with H = SK_map,PCD · PK_map,PICC, a whole point: edge.document.ec multiplies on
+OpenSSL and adds the points (pure Python, ecdsa, only for the curves OpenSSL's binding has no name for).
 """
 
 from __future__ import annotations
@@ -23,9 +21,6 @@ import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import ecdsa
-from ecdsa.ellipticcurve import PointJacobi
 
 from edge.document import tlv
 from edge.document.apdu import CommandAPDU
@@ -41,24 +36,11 @@ from edge.document.crypto import (
     pad,
     unpad,
 )
+from edge.document.ec import STANDARDIZED_IDS, Group, Point, PrivateKey, group_for
 from edge.document.errors import AccessControlError, MalformedData, SecureMessagingError
 from edge.document.securityinfo import ID_PACE, PACEInfo, encode_oid, encode_pace_info, encode_security_infos
 from edge.document.sm import SecureMessaging
 
-# BSI TR-03110-3 standardized domain parameters (the EC ones).
-CURVES: dict[int, ecdsa.curves.Curve] = {
-    8: ecdsa.NIST192p,
-    9: ecdsa.BRAINPOOLP192r1,
-    10: ecdsa.NIST224p,
-    11: ecdsa.BRAINPOOLP224r1,
-    12: ecdsa.NIST256p,
-    13: ecdsa.BRAINPOOLP256r1,
-    14: ecdsa.BRAINPOOLP320r1,
-    15: ecdsa.NIST384p,
-    16: ecdsa.BRAINPOOLP384r1,
-    17: ecdsa.BRAINPOOLP512r1,
-    18: ecdsa.NIST521p,
-}
 CURVE_NAMES = {"P-256": 12, "secp256r1": 12, "NIST P-256": 12, "brainpoolP256r1": 13, "P-384": 15,
                "brainpoolP384r1": 16, "P-224": 10, "brainpoolP224r1": 11, "brainpoolP320r1": 14,
                "brainpoolP512r1": 17, "P-521": 18}
@@ -85,7 +67,7 @@ class PACEParameters:
         family = self.protocol.rsplit(".", 1)[0]
         if family == ECDH_CAM and self._suite_code == 1:
             return False  # CAM is defined for AES only
-        return family in (ECDH_GM, ECDH_CAM) and self._suite_code in SUITES and self.parameter_id in CURVES
+        return family in (ECDH_GM, ECDH_CAM) and self._suite_code in SUITES and self.parameter_id in STANDARDIZED_IDS
 
     @property
     def chip_authentication_mapping(self) -> bool:
@@ -103,8 +85,8 @@ class PACEParameters:
         return SUITES[self._suite_code]
 
     @property
-    def curve(self) -> ecdsa.curves.Curve:
-        return CURVES[self.parameter_id]
+    def group(self) -> Group:
+        return group_for(self.parameter_id)
 
     @classmethod
     def named(cls, curve: str = "brainpoolP256r1", cipher: str = "AES-128", mapping: str = "GM") -> PACEParameters:
@@ -153,50 +135,37 @@ class PACEPassword:
         return suite.derive(self.secret, PACE_COUNTER)
 
 
-# --- elliptic-curve helpers (ecdsa; not constant-time) ---------------------------------------------------
+# --- points on the wire ------------------------------------------------------------------------------------
 
 
-def _coordinate_length(curve: ecdsa.curves.Curve) -> int:
-    return (curve.curve.p().bit_length() + 7) // 8
+def encode_point(group: Group, point: Point) -> bytes:
+    size = group.coordinate_length
+    return b"\x04" + point[0].to_bytes(size, "big") + point[1].to_bytes(size, "big")
 
 
-def encode_point(curve: ecdsa.curves.Curve, point) -> bytes:
-    x, y = point.x(), point.y()
-    size = _coordinate_length(curve)
-    return b"\x04" + x.to_bytes(size, "big") + y.to_bytes(size, "big")
-
-
-def decode_point(curve: ecdsa.curves.Curve, data: bytes) -> PointJacobi:
-    """An uncompressed point that must lie on the curve (and not be the point at infinity)."""
-    size = _coordinate_length(curve)
+def decode_point(group: Group, data: bytes) -> Point:
+    """An uncompressed point that must lie on the curve (the point at infinity has no such encoding)."""
+    size = group.coordinate_length
     if len(data) != 1 + 2 * size or data[0] != 0x04:
         raise AccessControlError("public key is not an uncompressed point of the right size")
-    x = int.from_bytes(data[1 : 1 + size], "big")
-    y = int.from_bytes(data[1 + size :], "big")
-    field = curve.curve
-    if x >= field.p() or y >= field.p() or not field.contains_point(x, y):
+    point = (int.from_bytes(data[1 : 1 + size], "big"), int.from_bytes(data[1 + size :], "big"))
+    if not group.contains(point):
         raise AccessControlError("public key is not on the curve")
-    return PointJacobi(field, x, y, 1, curve.order)
+    return point
 
 
-def random_scalar(curve: ecdsa.curves.Curve, rng: Callable[[int], bytes]) -> int:
-    order = curve.order
-    return int.from_bytes(rng((order.bit_length() + 7) // 8 + 8), "big") % (order - 1) + 1
+def random_key(group: Group, rng: Callable[[int], bytes]) -> PrivateKey:
+    order = group.order
+    return group.private_key(int.from_bytes(rng((order.bit_length() + 7) // 8 + 8), "big") % (order - 1) + 1)
 
 
-def _x_coordinate(curve: ecdsa.curves.Curve, point) -> bytes:
-    if point == ecdsa.ellipticcurve.INFINITY:
-        raise AccessControlError("shared point is the point at infinity")
-    return point.x().to_bytes(_coordinate_length(curve), "big")
+def _x_coordinate(group: Group, x: int) -> bytes:
+    return x.to_bytes(group.coordinate_length, "big")
 
 
-def _map_generator(curve: ecdsa.curves.Curve, nonce: bytes, shared):
+def _map_generator(group: Group, nonce: bytes, shared: Point) -> Point:
     """G~ = s·G + H."""
-    s = int.from_bytes(nonce, "big")
-    mapped = curve.generator * s + shared
-    if mapped == ecdsa.ellipticcurve.INFINITY:
-        raise AccessControlError("mapped generator is the point at infinity")
-    return PointJacobi.from_affine(mapped.to_affine())
+    return group.add(group.base(int.from_bytes(nonce, "big")), shared)
 
 
 def _public_key_object(protocol: str, point_bytes: bytes) -> bytes:
@@ -264,11 +233,11 @@ class PACETerminal:
         self.params = params
         self.password = password
         self.rng = rng
-        self.curve = params.curve
+        self.group = params.group
         self.nonce: bytes | None = None
-        self._map_key: int | None = None
-        self._generator = None
-        self._eph_key: int | None = None
+        self._map_key: PrivateKey | None = None
+        self._generator: Point | None = None
+        self._eph_key: PrivateKey | None = None
         self.public_key: bytes | None = None
         self.chip_public_key: bytes | None = None
         self.ks_enc: bytes | None = None
@@ -289,27 +258,26 @@ class PACETerminal:
         if not encrypted or len(encrypted) % suite.block_size:
             raise AccessControlError("encrypted nonce is not whole cipher blocks")
         self.nonce = suite.decrypt(self.password.key(suite), encrypted)
-        self._map_key = mapping_key or random_scalar(self.curve, self.rng)
-        public = encode_point(self.curve, self.curve.generator * self._map_key)
+        self._map_key = self.group.private_key(mapping_key) if mapping_key else random_key(self.group, self.rng)
+        public = encode_point(self.group, self._map_key.public)
         return _general_authenticate(_dynamic_auth(0x81, public), last=False)
 
     def step3(self, response: bytes, *, ephemeral_key: int | None = None) -> CommandAPDU:
         self.chip_mapping_key = _parse_dynamic_auth(response, 0x82)
-        chip_map = decode_point(self.curve, self.chip_mapping_key)
+        chip_map = decode_point(self.group, self.chip_mapping_key)
         assert self.nonce is not None and self._map_key is not None
-        shared = chip_map * self._map_key
-        self._generator = _map_generator(self.curve, self.nonce, shared)
-        self._eph_key = ephemeral_key or random_scalar(self.curve, self.rng)
-        self.public_key = encode_point(self.curve, self._generator * self._eph_key)
+        self._generator = _map_generator(self.group, self.nonce, self._map_key.multiply(chip_map))
+        self._eph_key = self.group.private_key(ephemeral_key) if ephemeral_key else random_key(self.group, self.rng)
+        self.public_key = encode_point(self.group, self._eph_key.multiply(self._generator))
         return _general_authenticate(_dynamic_auth(0x83, self.public_key), last=False)
 
     def step4(self, response: bytes) -> CommandAPDU:
         chip_public = _parse_dynamic_auth(response, 0x84)
         if chip_public == self.public_key:
             raise AccessControlError("chip echoed the terminal's public key")
-        point = decode_point(self.curve, chip_public)
+        point = decode_point(self.group, chip_public)
         assert self._eph_key is not None
-        secret = _x_coordinate(self.curve, point * self._eph_key)
+        secret = _x_coordinate(self.group, self._eph_key.shared_x(point))
         suite = self.params.suite
         self.ks_enc, self.ks_mac = suite.derive(secret, 1), suite.derive(secret, 2)
         self.chip_public_key = chip_public
@@ -333,14 +301,16 @@ class PACETerminal:
             return False
         try:
             numbers = static_public_key.public_numbers()
-            static = decode_point(self.curve, b"\x04" + numbers.x.to_bytes(_coordinate_length(self.curve), "big")
-                                  + numbers.y.to_bytes(_coordinate_length(self.curve), "big"))
-        except (AttributeError, ValueError, OverflowError, AccessControlError):
-            return False  # not an EC key on the PACE curve
-        ca = self.chip_authentication_data % self.curve.order
-        if ca == 0:
-            return False
-        return constant_time_equal(encode_point(self.curve, static * ca), self.chip_mapping_key)
+            static = (numbers.x, numbers.y)
+            if not self.group.contains(static):
+                return False  # an EC key, but not on the PACE curve
+            ca = self.chip_authentication_data % self.group.order
+            if ca == 0:
+                return False
+            product = self.group.private_key(ca).multiply(static)
+        except (AttributeError, AccessControlError):
+            return False  # not an EC key, or one that only multiplies to the point at infinity
+        return constant_time_equal(encode_point(self.group, product), self.chip_mapping_key)
 
 
 # --- chip ----------------------------------------------------------------------------------------------------
@@ -357,12 +327,12 @@ class PACEChip:
         self.params = params
         self.password = password
         self.rng = rng
-        self.curve = params.curve
+        self.group = params.group
         self.stage = 1
         self.nonce = b""
-        self._map_key = 0
-        self._eph_key = 0
-        self._generator = None
+        self._map_key: PrivateKey | None = None
+        self._eph_key: PrivateKey | None = None
+        self._generator: Point | None = None
         self.public_key = b""
         self.terminal_public_key = b""
 
@@ -398,17 +368,18 @@ class PACEChip:
             self.stage = 2
             return _dynamic_auth(0x80, suite.encrypt(self.password.key(suite), self.nonce)), None
         if self.stage == 2:
-            terminal_map = decode_point(self.curve, _parse_dynamic_auth(data, 0x81))
-            self._map_key = random_scalar(self.curve, self.rng)
-            self._generator = _map_generator(self.curve, self.nonce, terminal_map * self._map_key)
+            terminal_map = decode_point(self.group, _parse_dynamic_auth(data, 0x81))
+            self._map_key = random_key(self.group, self.rng)
+            self._generator = _map_generator(self.group, self.nonce, self._map_key.multiply(terminal_map))
             self.stage = 3
-            return _dynamic_auth(0x82, encode_point(self.curve, self.curve.generator * self._map_key)), None
+            return _dynamic_auth(0x82, encode_point(self.group, self._map_key.public)), None
         if self.stage == 3:
             self.terminal_public_key = _parse_dynamic_auth(data, 0x83)
-            point = decode_point(self.curve, self.terminal_public_key)
-            self._eph_key = random_scalar(self.curve, self.rng)
-            self.public_key = encode_point(self.curve, self._generator * self._eph_key)
-            secret = _x_coordinate(self.curve, point * self._eph_key)
+            point = decode_point(self.group, self.terminal_public_key)
+            assert self._generator is not None
+            self._eph_key = random_key(self.group, self.rng)
+            self.public_key = encode_point(self.group, self._eph_key.multiply(self._generator))
+            secret = _x_coordinate(self.group, self._eph_key.shared_x(point))
             self.ks_enc, self.ks_mac = suite.derive(secret, 1), suite.derive(secret, 2)
             self.stage = 4
             return _dynamic_auth(0x84, self.public_key), None
@@ -420,9 +391,10 @@ class PACEChip:
             response = _dynamic_auth(0x86, token(self.params, self.ks_mac, self.terminal_public_key))
             if self.params.chip_authentication_mapping:
                 # CA_IC = SK_IC^-1 · SK_map,IC mod n, sent encrypted in DO8A after the token.
-                order = self.curve.order
+                order = self.group.order
                 secret = self.static_private_key.private_numbers().private_value
-                ca = (pow(secret, -1, order) * self._map_key) % order
+                assert self._map_key is not None
+                ca = (pow(secret, -1, order) * self._map_key.k) % order
                 encrypted = _cam_encrypt(suite, self.ks_enc, ca.to_bytes((order.bit_length() + 7) // 8, "big"))
                 response = tlv.encode(0x7C, tlv.expect(response, 0x7C) + tlv.encode(0x8A, encrypted))
             return response, SecureMessaging(suite, self.ks_enc, self.ks_mac, 0)

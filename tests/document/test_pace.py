@@ -37,7 +37,7 @@ def test_appendix_g1_ecdh_generic_mapping_brainpool_p256r1():
         H("7C43824104824FBA91C9CBE26BEF53A0EBE7342A3BF178CEA9F45DE0B70AA601651FBA3F5730D8C879AAA9C9F73991E61B58F4D5"
           "2EB87A0A0C709A49DC63719363CCD13C54"),
         ephemeral_key=int("A73FB703AC1436A18E0CFA5ABB3F7BEC7A070E7A6788486BEE230C4A22762595", 16))
-    assert pace.encode_point(params.curve, terminal._generator) == H(
+    assert pace.encode_point(params.group, terminal._generator) == H(
         "048CED63C91426D4F0EB1435E7CB1D74A46723A0AF21C89634F65A9AE87A9265E28C879506743F8611AC33645C5B985C80B5F09A0B"
         "83407C1B6A4D857AE76FE522")
     assert command.data == H(
@@ -93,6 +93,13 @@ def test_terminal_and_chip_agree_and_read_under_secure_messaging(curve, cipher):
     assert data == ef_com
 
 
+@pytest.mark.parametrize("curve", ["P-384", "brainpoolP224r1", "brainpoolP320r1"])
+def test_pace_on_other_standardized_curves_including_those_on_pure_python_arithmetic(curve):
+    chip = Chip({"COM": b"\x60\x00"}, mrz_information=MRZ_INFO, pace_curve=curve, pace_cipher="AES-128")
+    sm = _run_pace(chip, pace.PACEParameters.named(curve), pace.PACEPassword.from_mrz(MRZ_INFO))
+    assert sm.unprotect(chip.process(sm.protect(A.select_ef(A.EF_COM)))) == (b"", 0x9000)
+
+
 def test_pace_with_the_can():
     chip = Chip({"COM": b"\x60\x00"}, mrz_information=MRZ_INFO, can="123456")
     sm = _run_pace(chip, pace.PACEParameters.named(), pace.PACEPassword.from_can("123456"))
@@ -108,7 +115,7 @@ def test_wrong_password_fails_the_token_check():
 def test_a_point_off_the_curve_is_refused():
     params = pace.PACEParameters.named()
     with pytest.raises(AccessControlError):
-        pace.decode_point(params.curve, b"\x04" + bytes(64))
+        pace.decode_point(params.group, b"\x04" + bytes(64))
     terminal = pace.PACETerminal(params, pace.PACEPassword.from_can("1"), rng=os.urandom)
     terminal.step2(pace._dynamic_auth(0x80, bytes(16)))
     with pytest.raises(AccessControlError):
