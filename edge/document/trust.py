@@ -25,6 +25,7 @@ from edge.document.errors import TrustStoreError
 from edge.gate.events import CheckResult
 
 ID_MASTER_LIST = "2.23.136.1.1.2"
+_CACHE_LIMIT = 4096  # remembered signature checks; past it the memory starts afresh
 
 
 class _CertificateSet(core.SetOf):
@@ -60,6 +61,10 @@ class TrustStore:
     cscas: list[x509.Certificate] = field(default_factory=list)
     crls: list[x509.CertificateRevocationList] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # Signature checks are pure functions of the certificates, so their results are kept: a gate sees the same
+    # few hundred Document Signers and CRLs all day, and each check costs ~0.1 ms (ECDSA) on every traveller.
+    _issuers: dict[x509.Certificate, x509.Certificate | None] = field(default_factory=dict, repr=False)
+    _crl_signatures: dict[tuple[int, x509.Certificate], bool] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, directory: str | Path) -> TrustStore:
@@ -75,6 +80,8 @@ class TrustStore:
         return store
 
     def add_file(self, content: bytes) -> None:
+        self._issuers.clear()  # a new CSCA or CRL may change what was found before
+        self._crl_signatures.clear()
         if b"-----BEGIN" in content:
             if b"X509 CRL" in content:
                 try:
@@ -108,6 +115,13 @@ class TrustStore:
 
     def issuer_of(self, certificate: x509.Certificate) -> x509.Certificate | None:
         """The CSCA that issued `certificate` (name match and a verified signature), or None."""
+        if certificate not in self._issuers:
+            if len(self._issuers) >= _CACHE_LIMIT:
+                self._issuers.clear()
+            self._issuers[certificate] = self._find_issuer(certificate)
+        return self._issuers[certificate]
+
+    def _find_issuer(self, certificate: x509.Certificate) -> x509.Certificate | None:
         for csca in self.cscas:
             if csca.subject != certificate.issuer:
                 continue
@@ -141,10 +155,7 @@ class TrustStore:
         for crl in self.crls:
             if crl.issuer != issuer.subject:
                 continue
-            try:
-                if not crl.is_signature_valid(issuer.public_key()):
-                    continue
-            except (ValueError, TypeError, UnsupportedAlgorithm):
+            if not self._crl_signed_by(crl, issuer):
                 continue
             if crl.get_revoked_certificate_by_serial_number(certificate.serial_number) is not None:
                 return CheckResult.FAILED, "revoked"
@@ -158,3 +169,14 @@ class TrustStore:
         if fresh_found:
             return CheckResult.SUCCESSFUL, "not_revoked"
         return CheckResult.UNDETERMINED, "crl_stale" if stale_found else "crl_missing"
+
+    def _crl_signed_by(self, crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> bool:
+        key = (id(crl), issuer)  # the CRL objects live as long as the store
+        if key not in self._crl_signatures:
+            if len(self._crl_signatures) >= _CACHE_LIMIT:
+                self._crl_signatures.clear()
+            try:
+                self._crl_signatures[key] = crl.is_signature_valid(issuer.public_key())
+            except (ValueError, TypeError, UnsupportedAlgorithm):
+                self._crl_signatures[key] = False
+        return self._crl_signatures[key]

@@ -113,6 +113,21 @@ def test_revocation_needs_a_fresh_crl_of_the_issuer(pki, tmp_path):
     assert with_crl.revocation(good, issuer, later, dt.timedelta(hours=48)) == (CheckResult.UNDETERMINED, "crl_stale")
 
 
+def test_remembered_chain_checks_follow_the_store_and_a_forged_signer_stays_untrusted(pki, tmp_path):
+    document = issue_document(pki, kind="TD3", seed="cache")
+    signer = x509.load_der_x509_certificate(parse_sod(document.files["SOD"]).signer_certificate)
+    directory = pki.write_trust_store(tmp_path / "store")
+    store = TrustStore()
+    assert store.issuer_of(signer) is None  # nothing trusted yet (and that answer is remembered) ...
+    for path in sorted(directory.iterdir()):
+        store.add_file(path.read_bytes())
+    assert store.issuer_of(signer) is not None  # ... until a CSCA is added
+    assert store.issuer_of(signer) == store.issuer_of(signer)
+    forged = issue_document(pki, kind="TD3", seed="cache", defect="unknown_csca")
+    untrusted = x509.load_der_x509_certificate(parse_sod(forged.files["SOD"]).signer_certificate)
+    assert store.issuer_of(untrusted) is None and store.issuer_of(untrusted) is None
+
+
 @pytest.mark.parametrize("flags", [[], ["-noattr"], ["-keyid"], ["-keyid", "-noattr"]])
 def test_sods_made_by_openssl_are_read(flags, tmp_path):
     """What `openssl cms -sign` makes (with or without signed attributes, issuer+serial or key identifier)."""
