@@ -14,6 +14,7 @@ this same object. It reuses the reader's own secure messaging and BAC/PACE chip-
     )
     response = chip.process(apdu_bytes)
     chip.reset()   # power off / on: forget selection, session and pending challenges
+    Chip(..., rng_seed=b"bench")   # replayable: every reset starts the same random sequence (benchmarks only)
 
 `files` keys: "COM", "SOD", "DG1".."DG16", "CardAccess", "ATR/INFO", or file identifiers (0x011E ...).
 EF.CardAccess and EF.ATR/INFO live in the master file, everything else in the eMRTD application.
@@ -33,6 +34,7 @@ transport faults (truncated response, card pulled, slow chip) belong to the tran
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import Callable
 
 from edge.document import apdu as A
@@ -85,6 +87,7 @@ class Chip:
         card_access: bool = True,
         extended_length: bool = True,
         rng: Callable[[int], bytes] = os.urandom,
+        rng_seed: bytes | None = None,
     ) -> None:
         self.files: dict[int, bytes] = {file_id(k): bytes(v) for k, v in files.items()}
         self.mrz_information = mrz_information
@@ -97,6 +100,7 @@ class Chip:
         self.pace_cipher = pace_cipher
         self.extended_length = extended_length
         self.rng = rng
+        self.rng_seed = rng_seed
         if pace and card_access and A.EF_CARD_ACCESS not in self.files:
             from edge.document.pace import card_access_for
 
@@ -111,6 +115,10 @@ class Chip:
     # --- state ---------------------------------------------------------------------------------------------
 
     def reset(self) -> None:
+        if self.rng_seed is not None:
+            # A replayable chip (benchmarks): every power-up draws the same "random" numbers, so a recorded
+            # session's protected commands verify again when they are sent once more.
+            self.rng = random.Random(self.rng_seed).randbytes
         self.in_application = False
         self.current: int | None = None
         self.sm: SecureMessaging | None = None

@@ -264,8 +264,9 @@ def document_chip(document: Any, **options: Any) -> Card:
         return Chip(dict(document.files), **settings)
 
 
-def load_card(directory: str | os.PathLike[str], *, plain: bool = False) -> tuple[Any, Card]:
-    """(document, card) from a document directory; `plain` serves the files without access control."""
+def load_card(directory: str | os.PathLike[str], *, plain: bool = False, seed: str | None = None) -> tuple[Any, Card]:
+    """(document, card) from a document directory; `plain` serves the files without access control, `seed`
+    makes the chip replayable (the same random numbers after every reset)."""
     from simulators.card.factory import Document
 
     document = Document.load(directory)
@@ -273,7 +274,7 @@ def load_card(directory: str | os.PathLike[str], *, plain: bool = False) -> tupl
         from simulators.card.plain_card import PlainCard
 
         return document, PlainCard(document.files)
-    return document, document_chip(document)
+    return document, document_chip(document, rng_seed=seed.encode() if seed is not None else None)
 
 
 # --- control socket ----------------------------------------------------------------------------------------
@@ -288,11 +289,12 @@ class _Controller:
     quit                  stop the emulator
     """
 
-    def __init__(self, emulator: VpcdEmulator, mrz_out: Any, stop: threading.Event, plain: bool) -> None:
-        self.emulator, self.mrz_out, self.stop, self.plain = emulator, mrz_out, stop, plain
+    def __init__(self, emulator: VpcdEmulator, mrz_out: Any, stop: threading.Event, plain: bool,
+                 seed: str | None = None) -> None:
+        self.emulator, self.mrz_out, self.stop, self.plain, self.seed = emulator, mrz_out, stop, plain, seed
 
     def present(self, directory: str, faults: Faults) -> None:
-        document, card = load_card(directory, plain=self.plain)
+        document, card = load_card(directory, plain=self.plain, seed=self.seed)
         self.emulator.remove()
         if self.mrz_out is not None:
             self.mrz_out.send(document.mrz)
@@ -368,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--faults", default="", help="e.g. pull_after=5,delay_ms=20,wrong_mac_after=3")
     parser.add_argument("--plain", action="store_true", help="serve the files without access control (benchmark)")
+    parser.add_argument("--seed", help="replayable chip: the same random numbers after every reset (benchmark)")
     parser.add_argument("--mrz-link", metavar="PATH", help="play the MRZ reader on a pty, symlinked here")
     parser.add_argument("--control", metavar="SOCKET", help="accept insert/remove/status/quit on this Unix socket")
     args = parser.parse_args(argv)
@@ -382,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
 
         mrz_out = MrzPty(link=args.mrz_link)
     emulator = VpcdEmulator(port=args.port, host=args.host)
-    controller = _Controller(emulator, mrz_out, stop, args.plain)
+    controller = _Controller(emulator, mrz_out, stop, args.plain, args.seed)
     server = serve_control(args.control, controller) if args.control else None
     try:
         if args.document:

@@ -321,3 +321,28 @@ def test_a_chip_withholding_dg14_fails_chip_authentication(pki, trust_store):
     result = _read(document, pki, trust_store, chip=Chip(files, mrz_information=parse_mrz(
         document.mrz).key_information(), aa_private_key=document.aa_key, ca_private_key=document.ca_key))
     assert result.checks[C.CHIP_AUTHENTICATION] is F and not result.verdict().accepted
+
+
+@pytest.mark.parametrize("protocol", ["bac", "pace"])
+def test_a_replayable_chip_answers_a_recorded_session_again_and_an_ordinary_one_refuses(protocol, pki, trust_store):
+    # The card-read benchmark's reference: the wire bytes of a read, sent again, must still be accepted.
+    document = issue_document(pki, kind="TD3", seed="replay")
+    wire: list[tuple[bytes, bytes]] = []
+
+    def recorded(chip):
+        def transmit(command: bytes) -> bytes:
+            answer = chip.process(command)
+            wire.append((command, answer))
+            return answer
+        return transmit
+
+    for seed, replayable in ((b"bench", True), (None, False)):
+        wire.clear()
+        chip = _chip(document, rng_seed=seed)
+        result = read_document(recorded(chip), parse_mrz(document.mrz), ReadOptions(preferred_protocol=protocol),
+                               trust_store, pki.now)
+        assert result.verdict().accepted
+        chip.reset()
+        status_words = [chip.process(command)[-2:] for command, _ in wire]
+        matches = [got == answer[-2:] for got, (_, answer) in zip(status_words, wire, strict=True)]
+        assert all(matches) is replayable
