@@ -80,8 +80,13 @@ def _des3_cbc_zero(key: bytes) -> Cipher:
 
 
 @functools.lru_cache(maxsize=8)
+def _aes(key: bytes) -> algorithms.AES:
+    return algorithms.AES(key)
+
+
+@functools.lru_cache(maxsize=8)
 def _aes_ecb(key: bytes) -> Cipher:
-    return Cipher(algorithms.AES(key), modes.ECB())
+    return Cipher(_aes(key), modes.ECB())
 
 
 def _des3(key: bytes, iv: bytes) -> Cipher:
@@ -99,12 +104,12 @@ def des3_decrypt(key: bytes, data: bytes, iv: bytes = _ZERO8) -> bytes:
 
 
 def aes_encrypt(key: bytes, data: bytes, iv: bytes = _ZERO16) -> bytes:
-    enc = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+    enc = Cipher(_aes(bytes(key)), modes.CBC(iv)).encryptor()
     return enc.update(data) + enc.finalize()
 
 
 def aes_decrypt(key: bytes, data: bytes, iv: bytes = _ZERO16) -> bytes:
-    dec = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
+    dec = Cipher(_aes(bytes(key)), modes.CBC(iv)).decryptor()
     return dec.update(data) + dec.finalize()
 
 
@@ -130,7 +135,7 @@ def retail_mac(key: bytes, data: bytes, *, padded: bool = False) -> bytes:
 
 def aes_cmac(key: bytes, data: bytes) -> bytes:
     """AES-CMAC (NIST SP 800-38B), full 16 bytes; secure messaging uses the first 8."""
-    mac = cmac.CMAC(algorithms.AES(key))
+    mac = cmac.CMAC(_aes(bytes(key)))
     mac.update(bytes(data))
     return mac.finalize()
 
