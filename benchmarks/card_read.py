@@ -15,6 +15,8 @@ Starts its own pcscd (generated reader.conf, free port) and the card emulator as
   emulator serving the same files with no access control (simulators.card.plain_card): neither end does
   any cryptography.
 Full read / replay is the goal's ratio: what the terminal software adds to the card's own exchanges.
+Beside it, the least work any terminal must do for the same read, each part timed alone with the libraries'
+own calls (benchmarks/card_floor.py), and the best ratio that floor leaves on this machine.
 Timed from connect to the last answer (the disconnect, a card reset that readies the replay, is not timed).
 Prints medians and minima over `--reads` runs of each, the APDU count, and the machine. Needs pcscd and
 vsmartcard-vpcd, and no other pcscd running.
@@ -43,6 +45,11 @@ from edge.document.trust import TrustStore
 from simulators.card.factory import TestPKI, issue_document
 from simulators.card.pcscd import PcscDaemon
 from simulators.processes import ChildProcess
+
+try:
+    from benchmarks.card_floor import floor_ms
+except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
+    from card_floor import floor_ms  # type: ignore[no-redef]
 
 
 def cpu_model() -> str:
@@ -190,6 +197,7 @@ def measure(reads: int = 20, dg2_kb: float = 17.0, variants=VARIANTS) -> dict:
                     "replay_ms": replay,
                     "raw_ms": raw,
                     "steps_ms": {k: v for k, v in read.timings_ms.items() if k != "total"},
+                    "floor_ms": floor_ms(protocol, wire, document.files, document.aa_key),
                 }
             )
     return result
@@ -223,6 +231,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  transport only (plain commands, no crypto either end): {summary(raw)}")
         print(f"  full / replay (medians): {ratio:.2f}x   goal: full <= 150 ms and <= 1.3x raw: {verdict}")
         print(f"  full / transport only: {statistics.median(full) / statistics.median(raw):.2f}x")
+        floor = v["floor_ms"]
+        least = sum(floor.values())
+        parts = ", ".join(f"{name} {ms:.2f}" for name, ms in floor.items())
+        print(f"  least terminal work (library calls alone): {least:.2f} ms ({parts})")
+        replay_ms = statistics.median(replay)
+        print(f"  best full / replay that leaves: {(replay_ms + least) / replay_ms:.2f}x;"
+              f" terminal now {statistics.median(full) - replay_ms:.1f} ms")
         timings = ", ".join(f"{k} {ms:.1f}" for k, ms in v["steps_ms"].items())
         print(f"  last read, ms per step: {timings}")
     return 0
