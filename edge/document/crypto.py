@@ -129,7 +129,7 @@ def retail_mac(key: bytes, data: bytes, *, padded: bool = False) -> bytes:
     head, last = message[:-8], message[-8:]
     chain = des3_encrypt(k1, head)[-8:] if head else _ZERO8
     # Last block: E_K1(D_K2(E_K1(x ^ chain))) is 3DES-EDE with (K1, K2, K1).
-    block = bytes(a ^ b for a, b in zip(last, chain, strict=True))
+    block = (int.from_bytes(last, "big") ^ int.from_bytes(chain, "big")).to_bytes(8, "big")
     return des3_encrypt(k1 + k2 + k1, block)
 
 
